@@ -1,0 +1,175 @@
+"""Training in a background thread, watched and steered from a user interface.
+
+``BackgroundTrainer`` runs ``Network.fit`` on a worker thread that touches no UI code.
+The UI polls ``progress()`` for a consistent snapshot (epochs, batch losses, throughput,
+ETA), flips ``pause / resume / stop``, and can take ``model_copy()`` — the latest weights —
+at any moment, for instance to draw a digit while the run goes on.
+
+The worker stops by itself when its owner disappears: the UI passes an ``owner`` object
+(anything it keeps alive while the user's session lives); the worker holds only a weak
+reference to it, so when the session and its state are dropped, the run ends too.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from .training import TrainingControl, TrainingDiverged
+
+BATCH_LOSS_POINTS = 2000   # keep the per-batch curve bounded for the charts
+
+
+@dataclass
+class Progress:
+    state: str                      # idle | running | paused | finished | stopped | diverged | failed
+    epoch: int = 0                  # epochs completed
+    epochs: int = 0
+    batch: int = 0                  # batch within the current epoch
+    batches: int = 0
+    elapsed: float = 0.0            # training seconds (pauses excluded)
+    samples_per_second: float = 0.0
+    eta_seconds: float | None = None
+    history: dict = field(default_factory=dict)       # History.as_dict() without batch_loss
+    batch_loss: list = field(default_factory=list)    # (step, loss) pairs, thinned
+    message: str | None = None      # why it stopped, or the error for diverged/failed
+    suggested_lr: float | None = None
+
+    @property
+    def fraction(self) -> float:
+        total = self.epochs * max(self.batches, 1)
+        done = self.epoch * max(self.batches, 1) + (self.batch if self.state in ("running", "paused") else 0)
+        return min(1.0, done / total) if total else 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("running", "paused")
+
+
+class BackgroundTrainer:
+    """One training run on a worker thread.
+
+    Parameters
+    ----------
+    network : the Network to train (it is trained in place).
+    X, y, validation : training arrays and optional (X_val, y_val).
+    fit_kwargs : epochs, batch_size, shuffle, seed, schedule … passed to ``Network.fit``.
+    owner : optional object whose disappearance stops the run (see module docstring).
+    on_event : optional extra callback on the worker thread (must not touch UI code).
+    """
+
+    def __init__(self, network, X, y, *, validation=None, owner=None, on_event=None, **fit_kwargs):
+        self.network = network
+        self._X, self._y, self._validation = X, y, validation
+        self._fit_kwargs = fit_kwargs
+        self._on_event = on_event
+        self._owner = weakref.ref(owner) if owner is not None else None
+        self.control = TrainingControl()
+        self._lock = threading.Lock()
+        self._progress = Progress("idle", epochs=int(fit_kwargs.get("epochs", 10)))
+        self._batch_loss: list[tuple[int, float]] = []
+        self._stride = 1
+        self._step = 0
+        self._thread: threading.Thread | None = None
+        self.started_at: float | None = None
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> "BackgroundTrainer":
+        if self._thread is not None:
+            raise RuntimeError("This run has already been started; make a new trainer.")
+        self._set(state="running")
+        self.started_at = time.time()
+        self._thread = threading.Thread(target=self._run, name="nncore-trainer", daemon=True)
+        self._thread.start()
+        return self
+
+    def pause(self):
+        if self._progress.state == "running":
+            self.control.pause()
+            self._set(state="paused")
+
+    def resume(self):
+        if self._progress.state == "paused":
+            self.control.resume()
+            self._set(state="running")
+
+    def stop(self):
+        self.control.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker; True if it has finished."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # ------------------------------------------------------------------ reading
+    def progress(self) -> Progress:
+        with self._lock:
+            p = self._progress
+            return Progress(**{**p.__dict__, "history": {k: list(v) if isinstance(v, list) else v
+                                                          for k, v in p.history.items()},
+                               "batch_loss": list(self._batch_loss)})
+
+    def model_copy(self):
+        """An independent copy of the network with whole (never half-updated) weights."""
+        with self.control.weights_lock:
+            return self.network.copy()
+
+    # ------------------------------------------------------------------ worker
+    def _set(self, **changes):
+        with self._lock:
+            for k, v in changes.items():
+                setattr(self._progress, k, v)
+
+    def _owner_gone(self) -> bool:
+        return self._owner is not None and self._owner() is None
+
+    def _callback(self, event):
+        if self._owner_gone():
+            self.control.stop()
+        if event.kind == "batch_end":
+            self._step += 1
+            with self._lock:
+                if self._step % self._stride == 0:
+                    self._batch_loss.append((self._step, float(event.loss)))
+                    if len(self._batch_loss) > BATCH_LOSS_POINTS:
+                        self._batch_loss = self._batch_loss[::2]   # thin the curve, keep its shape
+                        self._stride *= 2
+                p = self._progress
+                p.batch, p.batches, p.elapsed = event.batch, event.batches, event.elapsed
+                p.samples_per_second = event.samples_seen / event.elapsed if event.elapsed else 0.0
+                done = (p.epoch * event.batches + event.batch)
+                total = event.epochs * event.batches
+                p.eta_seconds = (event.elapsed / done * (total - done)) if done else None
+        elif event.kind == "epoch_end":
+            h = event.history.as_dict()
+            h.pop("batch_loss", None)
+            self._set(epoch=len(event.history.epoch), history=h, batch=0)
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def _run(self):
+        try:
+            history = self.network.fit(self._X, self._y, validation_data=self._validation,
+                                       callbacks=[self._callback], control=self.control,
+                                       **self._fit_kwargs)
+            stopped = self.control.stopped and history.stop_reason != "finished"
+            reason = ("stopped: its session ended" if stopped and self._owner_gone()
+                      else history.stop_reason)
+            self._set(state="stopped" if stopped else "finished", message=reason,
+                      eta_seconds=0.0)
+        except TrainingDiverged as exc:
+            h = exc.history.as_dict()
+            h.pop("batch_loss", None)
+            self._set(state="diverged", message=str(exc), suggested_lr=exc.suggested_lr,
+                      history=h)
+        except Exception as exc:   # the UI shows the sentence; nothing escapes the thread
+            self._set(state="failed", message=f"Training failed: {exc}")
+

@@ -1,0 +1,151 @@
+"""The command line.
+
+    python -m nncore train --preset mnist-mlp [--epochs N] [--limit N] [--save PATH] [--json]
+    python -m nncore train --data mnist --hidden 256,128 --activation relu --optimizer adam \\
+                           --lr 0.001 --batch-size 128 --epochs 10 --seed 0
+    python -m nncore evaluate MODEL.npz [--json]
+    python -m nncore presets
+
+With ``--json`` the last line printed is one JSON object with at least ``preset``,
+``epochs``, ``train_loss``, ``test_accuracy`` (or the preset's headline, e.g.
+``final_error``) and ``seconds_per_epoch`` (median over epochs, training only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .data import DataUnavailable
+from .presets import PRESETS, get_preset
+from .run import describe_dataset, evaluate_run, json_safe, load_spec_data, train_spec
+from .serialization import ModelFileError, load
+from .spec import LayerSpec, RunSpec
+from .training import TrainingError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m nncore", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a preset or a custom network")
+    t.add_argument("--preset", choices=sorted(PRESETS), help="a seed experiment or the default")
+    t.add_argument("--data", help="data set for a custom run (mnist, fashion-mnist, digits, "
+                   "moons, circles, xor, spiral, clusters)")
+    t.add_argument("--hidden", help="hidden layer sizes, e.g. 256,128")
+    t.add_argument("--activation", default="relu", help="hidden activation (default relu)")
+    t.add_argument("--loss", default="softmax_cross_entropy")
+    t.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov or adam")
+    t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--batch-size", type=int, help="0 for full batch")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--l2", type=float)
+    t.add_argument("--limit", type=int, help="train on at most this many MNIST digits")
+    t.add_argument("--save", help="write the trained model to this .npz")
+    t.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+
+    e = sub.add_parser("evaluate", help="evaluate a saved model on the data it was trained on")
+    e.add_argument("model")
+    e.add_argument("--json", action="store_true")
+
+    sub.add_parser("presets", help="list the presets")
+    return p
+
+
+def _spec_from_args(args) -> tuple[str, RunSpec]:
+    if args.preset:
+        spec = get_preset(args.preset).run_spec()
+        name = args.preset
+    else:
+        if not args.data:
+            raise ValueError("Give --preset NAME, or --data NAME for a custom run.")
+        spec = RunSpec(data={"name": args.data}, loss=args.loss,
+                       optimizer={"name": args.optimizer, "lr": args.lr or 0.001})
+        spec.hidden = [LayerSpec(int(u), args.activation)
+                       for u in (args.hidden or "").split(",") if u.strip()]
+        name = "custom"
+    if args.lr is not None:
+        spec.optimizer["lr"] = args.lr
+    if args.batch_size is not None:
+        spec.batch_size = args.batch_size or None
+    for field in ("epochs", "seed", "l2"):
+        if getattr(args, field) is not None:
+            setattr(spec, field, getattr(args, field))
+    return name, spec.validate()
+
+
+def _train(args) -> int:
+    name, spec = _spec_from_args(args)
+    dataset = load_spec_data(spec, limit=args.limit)
+    if dataset.fallback_reason:
+        print(f"note: {dataset.fallback_reason}", file=sys.stderr)
+    print(f"data: {dataset.description}")
+    print(f"train {dataset.n_train:,} / validation {dataset.n_val:,} / test {dataset.n_test:,}")
+    progress = None
+    if not args.quiet:
+        def progress(event):
+            if event.kind == "epoch_end":
+                h = event.history
+                val = (f", val accuracy {h.val_accuracy[-1]:.4f}" if h.val_accuracy else "")
+                print(f"epoch {event.epoch}/{event.epochs}: loss {h.train_loss[-1]:.6f}, "
+                      f"accuracy {h.train_accuracy[-1]:.4f}{val} ({h.seconds[-1]:.2f} s)",
+                      flush=True)
+    result = train_spec(spec, dataset, callbacks=[progress] if progress else [])
+    m = result.metrics
+    result.network.metadata["preset"] = name
+    print(f"test accuracy {m['test_accuracy']:.4f}, final train loss {m['train_loss']:.6f}, "
+          f"{m['seconds_per_epoch']:.3f} s/epoch (median)")
+    out = {"preset": name, **m, "n_train": dataset.n_train, "data": dataset.name}
+    if name in PRESETS:
+        preset = PRESETS[name]
+        out["headline"] = preset.headline
+        out["target"] = preset.target
+        out["met"] = preset.met(m[preset.headline])
+        print(f"{preset.expectation}: {'met' if out['met'] else 'NOT met'} "
+              f"({preset.headline} = {m[preset.headline]:.6g}; published: {preset.published})")
+    if args.save:
+        result.network.save(args.save)
+        print(f"saved to {args.save}")
+    if args.json:
+        print(json.dumps(json_safe(out)))
+    return 0
+
+
+def _evaluate(args) -> int:
+    network = load(args.model)
+    spec_dict = network.metadata.get("spec")
+    if not spec_dict:
+        raise ValueError(f"{args.model} does not record the data it was trained on.")
+    spec = RunSpec.from_dict(spec_dict)
+    dataset = load_spec_data(spec)
+    expected = network.metadata.get("dataset", {}).get("n_features")
+    if expected and expected != dataset.n_features:
+        raise ValueError(f"The model expects {expected} features but {dataset.name} has "
+                         f"{dataset.n_features}.")
+    test = network.evaluate(dataset.X_test, dataset.y_test)
+    print(f"{args.model}: test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f} "
+          f"on {dataset.n_test:,} samples of {dataset.name}")
+    if args.json:
+        print(json.dumps(json_safe({"model": args.model, "preset": network.metadata.get("preset"),
+                                    "data": dataset.name, "test_accuracy": test["accuracy"],
+                                    "test_loss": test["loss"], "n_test": dataset.n_test})))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "presets":
+            for p in PRESETS.values():
+                print(f"{p.name:18} {p.title}  [{p.expectation}]")
+            return 0
+        if args.command == "train":
+            return _train(args)
+        return _evaluate(args)
+    except (ValueError, DataUnavailable, ModelFileError, TrainingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,112 @@
+"""Read and write IDX files, the simple binary format MNIST is distributed in.
+
+An IDX file is a header followed by raw bytes:
+
+    bytes 0–1   0x00 0x00
+    byte  2     element type: 0x08 = unsigned byte (the only type MNIST uses)
+    byte  3     number of dimensions d
+    then        d sizes, each a 4-byte big-endian unsigned integer
+    then        the elements, row-major (last index fastest), one byte each
+
+So the first four bytes read as one big-endian integer — the "magic number" — are
+0x00000803 for a stack of images (n × rows × cols) and 0x00000801 for a vector of labels.
+The files usually travel gzip-compressed (``.gz``); ``read_idx`` accepts either.
+
+Everything is checked before it is trusted: a half-downloaded or damaged file is the
+common failure, and "ValueError: cannot reshape array of size 9912406" says nothing useful.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+
+import numpy as np
+
+# magic number -> number of dimensions it promises
+IMAGES_MAGIC = 0x00000803
+LABELS_MAGIC = 0x00000801
+_NDIM_OF_MAGIC = {LABELS_MAGIC: 1, IMAGES_MAGIC: 3}
+
+# Every gzip stream starts with these two bytes. We look at the content, not at the
+# name: some browsers silently decompress a download but keep the ".gz" name.
+_GZIP_SIGNATURE = b"\x1f\x8b"
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (gzip-compressed or plain) into a uint8 array.
+
+    Returns a 1-D array for a labels file and a 3-D array (n, rows, cols) for an images
+    file. Raises ``ValueError`` naming the file and what is wrong when the file is
+    truncated, corrupted, or not an IDX file of unsigned bytes; a missing file raises
+    ``FileNotFoundError`` as usual.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == _GZIP_SIGNATURE:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            # EOFError: the stream stops early (truncated download); OSError/zlib.error:
+            # damaged bytes inside it.
+            raise ValueError(f"{path}: the gzip data is damaged or truncated ({e}).") from None
+    return _parse(raw, path)
+
+
+def _parse(raw: bytes, path: str) -> np.ndarray:
+    if len(raw) < 4:
+        raise ValueError(f"{path}: only {len(raw)} bytes, too short to hold an IDX header.")
+    (magic,) = struct.unpack(">I", raw[:4])
+    if magic not in _NDIM_OF_MAGIC:
+        raise ValueError(
+            f"{path}: magic number 0x{magic:08X} is not an IDX file of unsigned bytes; "
+            f"expected 0x{IMAGES_MAGIC:08X} (images) or 0x{LABELS_MAGIC:08X} (labels)."
+        )
+    ndim = _NDIM_OF_MAGIC[magic]
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise ValueError(
+            f"{path}: the header promises {ndim} dimension sizes but the file ends after "
+            f"{len(raw)} bytes (truncated)."
+        )
+    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    expected = int(np.prod(shape, dtype=np.int64))
+    found = len(raw) - header_size
+    if found < expected:
+        raise ValueError(
+            f"{path}: truncated — the header says {' × '.join(map(str, shape))} = "
+            f"{expected:,} bytes of data, but only {found:,} follow."
+        )
+    if found > expected:
+        raise ValueError(
+            f"{path}: the header says {' × '.join(map(str, shape))} = {expected:,} bytes "
+            f"of data, but {found:,} follow ({found - expected:,} too many)."
+        )
+    # frombuffer shares the (read-only) bytes; copy so the caller owns a normal array.
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape).copy()
+
+
+def write_idx(path, array) -> None:
+    """Write a uint8 array as an IDX file: 1-D as labels, 3-D as images.
+
+    The file is gzip-compressed when ``path`` ends in ``.gz``. Meant for tests and for
+    making small fixtures; the real MNIST files are only ever read.
+    """
+    path = os.fspath(path)
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise ValueError(f"write_idx expects a uint8 array; got dtype {array.dtype}.")
+    magic = {1: LABELS_MAGIC, 3: IMAGES_MAGIC}.get(array.ndim)
+    if magic is None:
+        raise ValueError(
+            f"write_idx expects a 1-D labels array or a 3-D (n, rows, cols) images array; "
+            f"got {array.ndim}-D with shape {array.shape}."
+        )
+    data = struct.pack(f">I{array.ndim}I", magic, *array.shape) + np.ascontiguousarray(array).tobytes()
+    if path.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)  # mtime=0: the same array gives the same bytes
+    with open(path, "wb") as f:
+        f.write(data)

@@ -1,0 +1,50 @@
+"""The contract every layer keeps (seed 001's ``Layer``).
+
+    forward(x, training)  -> y          the output, remembering what backward needs
+    backward(dY)          -> dX         given ∂L/∂y, store ∂L/∂(own parameters) and
+                                        return ∂L/∂x, which is the previous layer's dY
+
+Because the output of one layer is the input of the next, ∂L/∂x of one layer *is*
+∂L/∂y of the layer before it — that is all backpropagation is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Layer:
+    """Base class. Layers without parameters only implement forward and backward."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # --- parameters -------------------------------------------------------------
+    def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(name, parameter, gradient) triples; the optimizer updates parameters in place."""
+        return []
+
+    def initialize(self, rng: np.random.Generator, dtype=np.float32) -> None:
+        """Draw fresh parameters from ``rng`` (layers without parameters do nothing)."""
+
+    def astype(self, dtype) -> None:
+        """Convert parameters to ``dtype`` (float64 for gradient checks)."""
+
+    # --- shapes and serialisation ---------------------------------------------
+    def output_shape(self, input_shape: tuple) -> tuple:
+        """Shape of one sample's output given one sample's input shape."""
+        return input_shape
+
+    def get_config(self) -> dict:
+        """Everything needed to rebuild the layer (not its learned arrays)."""
+        return {"type": type(self).__name__}
+
+    def n_parameters(self) -> int:
+        return sum(p.size for _, p, _ in self.parameters())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
+        return f"{type(self).__name__}({args})"

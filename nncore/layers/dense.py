@@ -1,0 +1,99 @@
+"""The fully connected layer, z = a·W + b, followed by an activation σ."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import get_activation
+from ..initializers import check_initializer, initialize
+from .base import Layer
+
+
+class Dense(Layer):
+    """Fully connected layer with an optional activation.
+
+    Forward (seed 000: ``z = a_prev @ w + b``)::
+
+        z = a_prev · W + b          a_prev: (m, n_in)   W: (n_in, n_out)   b: (n_out,)
+        a = σ(z)                    a:      (m, n_out)
+
+    Backward, given dA = ∂L/∂a for the m samples of the batch::
+
+        δ       = dA ∘ σ'(z)        the error signal at this layer
+        dW      = a_prevᵀ · δ / m   mean over the batch of each sample's gradient
+        db      = Σ_rows δ / m
+        dA_prev = δ · Wᵀ            handed to the previous layer as its dA
+
+    The losses in this package return the gradient of each sample's own loss, so the
+    division by m happens here, once, exactly where the seeds put it.
+
+    Parameters
+    ----------
+    in_features, out_features : the sizes n_in and n_out.
+    activation : name of σ ("relu", "sigmoid", "tanh", "softmax", "leaky_relu", "linear").
+    init : "he", "glorot", "lecun", or the seeds' "normal-0.1" / "uniform-0.5";
+        None picks He for ReLU-like activations and Glorot for the rest.
+    seed : seeds the initial weights when the layer is used on its own.
+    """
+
+    def __init__(self, in_features: int, out_features: int, activation="linear",
+                 init: str | None = None, seed: int | None = None, dtype=np.float32):
+        for label, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Dense: {label} must be a positive whole number, got {value!r}.")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.activation = get_activation(activation)
+        if init is None:
+            init = "he" if self.activation.name in ("relu", "leaky_relu") else "glorot"
+        self.init = check_initializer(init)
+        self.initialize(np.random.default_rng(seed), dtype)
+        self.skip_input_gradient = False  # the first layer's dA_prev is never used
+
+    # --- parameters -------------------------------------------------------------
+    def initialize(self, rng, dtype=np.float32):
+        self.W, self.b = initialize(self.init, rng, self.in_features, self.out_features, dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+
+    def astype(self, dtype):
+        self.W, self.b = self.W.astype(dtype), self.b.astype(dtype)
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+
+    def parameters(self):
+        return [("W", self.W, self.dW), ("b", self.b, self.db)]
+
+    # --- forward and backward ---------------------------------------------------
+    def forward(self, a_prev, training=False):
+        if a_prev.ndim != 2 or a_prev.shape[1] != self.in_features:
+            raise ValueError(
+                f"Dense layer expects inputs of shape (m, {self.in_features}), "
+                f"got {a_prev.shape}."
+            )
+        z = a_prev @ self.W
+        z += self.b
+        a = self.activation.forward(z)
+        self.a_prev, self.z, self.a = a_prev, z, a
+        return a
+
+    def backward(self, dA, dA_is_delta: bool = False):
+        """Return dA_prev. With ``dA_is_delta`` the caller already passes δ = ∂L/∂z
+        (softmax + cross-entropy, where σ'(z) and the loss's derivative cancel)."""
+        m = dA.shape[0]
+        delta = dA if dA_is_delta else self.activation.backward(dA, self.z, self.a)
+        np.matmul(self.a_prev.T, delta, out=self.dW)
+        self.dW /= m
+        np.sum(delta, axis=0, out=self.db)
+        self.db /= m
+        if self.skip_input_gradient:
+            return None
+        return delta @ self.W.T
+
+    # --- description ------------------------------------------------------------
+    def output_shape(self, input_shape):
+        return (self.out_features,)
+
+    def get_config(self):
+        return {"type": "Dense", "in_features": self.in_features,
+                "out_features": self.out_features,
+                "activation": self.activation.name, "init": self.init}

@@ -1,0 +1,547 @@
+"""The network: a stack of layers, a loss and an optimizer (Keras's ``Sequential``).
+
+Three ways to build one, one for each seed style::
+
+    Network.from_architecture([{"in": 784, "out": 16, "activation": "relu"},     # seed 000
+                               {"in": 16, "out": 10, "activation": "sigmoid"}], loss="mse_sum")
+    Network.from_architecture([{"input_dim": 2, "output_dim": 16, "activation": "relu"},
+                               {"input_dim": 16, "output_dim": 1, "activation": "sigmoid"}],
+                              loss="binary_cross_entropy")                       # seed 003
+    net = Network(); net.add(Dense(2, 3)); net.add(ActivationLayer("tanh")); net.use("mse")
+                                                                                 # seed 001
+
+Training is the loop every seed writes by hand::
+
+    for each batch:  a = forward(X)  →  dA = loss'(a, y)  →  backward(dA)  →  optimizer step
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .layers import Dense, Dropout, Layer, ActivationLayer
+from .losses import Loss, get_loss, l2_penalty
+from .optimizers import Optimizer, get_optimizer
+from .schedules import get_schedule
+from .training import History, TrainingControl, TrainingDiverged, TrainingError, TrainingEvent
+
+EVAL_BATCH = 4096  # rows per chunk when predicting: bounds memory on 70,000 digits
+
+
+class Network:
+    """A feed-forward network with scikit-learn's ``fit / predict / predict_proba / score``.
+
+    Parameters
+    ----------
+    layers : the layers, in order (more can be added with ``add``).
+    loss : "softmax_cross_entropy", "binary_cross_entropy", "mse", "mse_sum" or a Loss.
+    optimizer : "sgd", "momentum", "nesterov", "adam", a dict such as
+        ``{"name": "adam", "lr": 1e-3}``, or an Optimizer.
+    l2 : λ of seed 002's weight decay ½·λ·ΣW² (0 = none).
+    seed : when given, every layer's parameters are drawn afresh from this seed, and it
+        is the default seed for shuffling and dropout in ``fit``. Same seed, same data →
+        bit-identical weights.
+    dtype : float32 (fast, the default) or float64 (for gradient checks).
+    """
+
+    def __init__(self, layers: Iterable[Layer] = (), *, loss="softmax_cross_entropy",
+                 optimizer="sgd", l2: float = 0.0, seed: int | None = None, dtype=np.float32):
+        self.layers: list[Layer] = []
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}.")
+        for layer in layers:
+            self.add(layer)
+        self.loss: Loss = get_loss(loss)
+        self.optimizer: Optimizer = get_optimizer(optimizer)
+        if not np.isfinite(l2) or l2 < 0:
+            raise ValueError(f"l2 must be a non-negative number, got {l2!r}.")
+        self.l2 = float(l2)
+        self.seed = seed
+        self.history: History | None = None
+        self.metadata: dict = {}   # what the app and the command line record: data set, preset…
+        if seed is not None:
+            self.initialize(seed)
+        else:
+            self._cast_parameters()
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_architecture(cls, architecture: list[dict], **kwargs) -> "Network":
+        """Build from seed 000's ``{"in", "out", "activation"}`` dicts or seed 003's
+        ``{"input_dim", "output_dim", "activation"}`` dicts; optional keys ``init`` and
+        ``dropout`` (a Dropout layer after the Dense layer)."""
+        if not isinstance(architecture, (list, tuple)) or not architecture:
+            raise ValueError("The architecture must be a non-empty list of layer dicts.")
+        layers: list[Layer] = []
+        for i, spec in enumerate(architecture):
+            if not isinstance(spec, dict):
+                raise ValueError(f"Layer {i} of the architecture must be a dict, got {spec!r}.")
+            n_in = spec.get("in", spec.get("input_dim"))
+            n_out = spec.get("out", spec.get("output_dim"))
+            if n_in is None or n_out is None:
+                raise ValueError(
+                    f"Layer {i} {spec!r} needs its sizes as 'in'/'out' (seed 000) or "
+                    "'input_dim'/'output_dim' (seed 003)."
+                )
+            layers.append(Dense(n_in, n_out, spec.get("activation", "linear"), spec.get("init")))
+            if spec.get("dropout"):
+                layers.append(Dropout(spec["dropout"]))
+        return cls(layers, **kwargs)
+
+    def add(self, layer: Layer) -> "Network":
+        """Append a layer, checking that its input size matches the previous output."""
+        if not isinstance(layer, Layer):
+            raise ValueError(f"add() takes a Layer, got {type(layer).__name__}.")
+        if isinstance(layer, Dense) and self.layers:
+            width = self.output_shape[-1]
+            if width != layer.in_features:
+                raise ValueError(
+                    f"Layer {len(self.layers) + 1} (Dense) expects {layer.in_features} inputs, "
+                    f"but the layer before it gives {width}."
+                )
+        self.layers.append(layer)
+        return self
+
+    def use(self, loss) -> "Network":
+        """Seed 001's name for choosing the loss."""
+        self.loss = get_loss(loss)
+        return self
+
+    def initialize(self, seed: int | None = None) -> None:
+        """Draw every layer's parameters afresh (from ``seed`` if given)."""
+        rng = np.random.default_rng(seed)
+        for layer in self.layers:
+            layer.initialize(rng, self.dtype)
+        self.optimizer.reset()
+
+    def _cast_parameters(self):
+        for layer in self.layers:
+            if any(p.dtype != self.dtype for _, p, _ in layer.parameters()):
+                layer.astype(self.dtype)
+
+    # ------------------------------------------------------------------ shapes
+    @property
+    def input_shape(self) -> tuple:
+        for layer in self.layers:
+            if hasattr(layer, "input_shape"):
+                return tuple(layer.input_shape)
+            if isinstance(layer, Dense):
+                return (layer.in_features,)
+        raise ValueError("The network has no layer that fixes its input size yet.")
+
+    @property
+    def n_inputs(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def output_shape(self) -> tuple:
+        shape = self.input_shape
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return shape
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.output_shape[-1])
+
+    def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """("layer{i}.W", W, dW) triples for every parameter, in a fixed order."""
+        return [(f"layer{i}.{name}", p, g) for i, layer in enumerate(self.layers)
+                for name, p, g in layer.parameters()]
+
+    def n_parameters(self) -> int:
+        return sum(layer.n_parameters() for layer in self.layers)
+
+    # ------------------------------------------------------------------ passes
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        a = X
+        for layer in self.layers:
+            a = layer.forward(a, training)
+        return a
+
+    def backward(self, dA: np.ndarray) -> np.ndarray | None:
+        """Backpropagate ∂ℓ/∂a of the output through every layer, last to first."""
+        layers = self.layers
+        grad = dA
+        start = len(layers) - 1
+        if self.loss.returns_delta:
+            # The loss already gave δ = ∂ℓ/∂z of the output: skip the output activation.
+            last = layers[-1]
+            if isinstance(last, ActivationLayer):
+                start -= 1   # δ passes through it; the Dense below is linear
+            else:
+                grad = last.backward(grad, dA_is_delta=True)
+                start -= 1
+        for layer in layers[start::-1]:
+            grad = layer.backward(grad)
+        return grad
+
+    def input_gradient(self, X: np.ndarray, target) -> np.ndarray:
+        """∂(output of the ``target`` column)/∂X — the saliency map of each input."""
+        X = self._check_X(X)
+        out = self.forward(X, training=False)
+        seed = np.zeros_like(out)
+        seed[np.arange(len(out)), np.broadcast_to(np.asarray(target), (len(out),))] = 1.0
+        grad = seed
+        first = self._first_parametric()
+        if first is not None:
+            first.skip_input_gradient = False
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def _first_parametric(self):
+        return next((l for l in self.layers if isinstance(l, Dense)), None)
+
+    # ------------------------------------------------------------------ checks
+    def _check_ready(self):
+        if not self.layers:
+            raise TrainingError("The network has no layers yet: add at least one Dense layer.")
+        want = self.loss.output_activation
+        last = self.layers[-1]
+        act = getattr(getattr(last, "activation", None), "name", None)
+        if want is not None and act != want:
+            raise TrainingError(
+                f"The loss {self.loss.name!r} needs a {want} output layer, but the last "
+                f"layer's activation is {act!r}."
+            )
+        if self.loss.name == "binary_cross_entropy" and self.n_outputs != 1:
+            raise TrainingError("binary_cross_entropy needs a single sigmoid output unit, "
+                                f"but the network has {self.n_outputs} outputs.")
+        if self.loss.name == "softmax_cross_entropy" and self.n_outputs < 2:
+            raise TrainingError("softmax_cross_entropy needs at least 2 output units.")
+
+    def _check_X(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.dtype == object or not np.issubdtype(X.dtype, np.number):
+            raise ValueError(f"Inputs must be numbers, got an array of {X.dtype}.")
+        if X.ndim == 1 and self.n_inputs == X.shape[0]:
+            X = X[None, :]
+        if X.ndim > 2:
+            X = X.reshape(len(X), -1)
+        if X.ndim != 2 or X.shape[1] != self.n_inputs:
+            raise ValueError(
+                f"The network expects inputs with {self.n_inputs} features, got an array of "
+                f"shape {X.shape}."
+            )
+        if len(X) == 0:
+            raise ValueError("The data set is empty: there are no samples to use.")
+        X = X.astype(self.dtype, copy=False)
+        if not np.isfinite(X).all():
+            raise ValueError("The inputs contain NaN or infinite values; clean the data first.")
+        return X
+
+    def _targets(self, y, n: int) -> np.ndarray:
+        """Turn labels into the target matrix the loss compares the output with."""
+        y = np.asarray(y)
+        k = self.n_outputs
+        if len(y) != n:
+            raise ValueError(f"Got {n} samples but {len(y)} targets.")
+        if y.ndim == 2 and y.shape[1] == k:
+            Y = y.astype(self.dtype, copy=False)
+            if not np.isfinite(Y).all():
+                raise ValueError("The targets contain NaN or infinite values.")
+            return Y
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"Targets must be class labels of shape ({n},) or a ({n}, {k}) "
+                             f"matrix, got shape {y.shape}.")
+        if not (np.issubdtype(y.dtype, np.integer) or
+                (np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y))
+                 and np.all(y == np.round(y)))):
+            raise ValueError("Class labels must be whole numbers (0, 1, 2, …).")
+        y = y.astype(np.int64)
+        n_classes = 2 if k == 1 else k
+        if y.size and (y.min() < 0 or y.max() >= n_classes):
+            raise ValueError(
+                f"Labels must lie in 0…{n_classes - 1} for a network with {k} output"
+                f"{'s' if k > 1 else ''}, found labels from {y.min()} to {y.max()}."
+            )
+        if k == 1:
+            return y.astype(self.dtype).reshape(-1, 1)
+        Y = np.zeros((n, k), dtype=self.dtype)
+        Y[np.arange(n), y] = 1.0
+        return Y
+
+    # ------------------------------------------------------------------ training
+    def _weights(self):
+        return [layer.W for layer in self.layers if isinstance(layer, Dense)]
+
+    def compute_loss(self, a: np.ndarray, Y: np.ndarray) -> float:
+        """The data loss plus seed 002's L2 term ½·λ·ΣW²."""
+        loss = self.loss.forward(a, Y)
+        if self.l2:
+            loss += l2_penalty(self._weights(), self.l2)
+        return loss
+
+    def _step(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+        """One gradient step on one batch; returns (loss, output) from before the step."""
+        a = self.forward(X, training=True)
+        loss = self.compute_loss(a, Y)
+        self.backward(self.loss.backward(a, Y))
+        triples = self.parameters()
+        if self.l2:
+            for layer in self.layers:
+                if isinstance(layer, Dense):
+                    layer.dW += self.l2 * layer.W        # ∂(½λΣW²)/∂W = λ·W
+        self.optimizer.step([p for _, p, _ in triples], [g for _, _, g in triples])
+        return loss, a
+
+    def train_step(self, X, y) -> float:
+        """One forward pass, one backward pass and one update on the batch (X, y)."""
+        self._check_ready()
+        X = self._check_X(X)
+        loss, _ = self._step(X, self._targets(y, len(X)))
+        if not np.isfinite(loss):
+            raise TrainingDiverged(f"The loss became {loss} on this batch.", History(), None)
+        return loss
+
+    def fit(self, X, y, *, epochs: int = 10, batch_size: int | None = 32, shuffle: bool = True,
+            validation_data: tuple | None = None, seed: int | None = None,
+            schedule=None, callbacks: Iterable[Callable[[TrainingEvent], None]] = (),
+            control: TrainingControl | None = None, verbose: bool = False) -> History:
+        """Train for ``epochs`` passes over (X, y) in mini-batches.
+
+        batch_size : samples per step; None (or ≥ len(X)) is full-batch gradient descent,
+            1 is seed 001's per-sample SGD.
+        validation_data : (X_val, y_val), evaluated after every epoch.
+        seed : seeds shuffling and dropout (defaults to the network's seed).
+        schedule : learning-rate schedule, e.g. "cosine" or {"name": "step", "step_size": 5}.
+        callbacks : functions called with a ``TrainingEvent`` after every batch and epoch.
+        control : a ``TrainingControl`` another thread uses to pause or stop the run.
+
+        A loss that turns NaN or infinite stops the run: the weights go back to the end
+        of the last good epoch and ``TrainingDiverged`` is raised with a suggested
+        learning rate. Returns the ``History`` (also kept as ``self.history``).
+        """
+        self._check_ready()
+        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be a whole number ≥ 1, got {epochs!r}.")
+        X = self._check_X(X)
+        Y = self._targets(y, len(X))
+        m = len(X)
+        if batch_size is None or batch_size >= m:
+            batch_size = m
+        elif not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a whole number ≥ 1 (or None for full "
+                             f"batch), got {batch_size!r}.")
+        val = None
+        if validation_data is not None and len(validation_data[0]):
+            Xv = self._check_X(validation_data[0])
+            val = (Xv, self._targets(validation_data[1], len(Xv)))
+        schedule = get_schedule(schedule)
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+        first = self._first_parametric()
+        if first is not None:
+            first.skip_input_gradient = True   # nobody needs ∂L/∂X while training
+        callbacks = list(callbacks)
+        base_lr = self.optimizer.lr
+        n_batches = -(-m // batch_size)
+        history = self.history = History()
+        samples_seen, train_time = 0, 0.0
+        try:
+            for epoch in range(1, epochs + 1):
+                self.optimizer.lr = schedule(base_lr, epoch - 1, epochs)
+                last_good = [p.copy() for _, p, _ in self.parameters()]
+                order = rng.permutation(m) if shuffle else None
+                loss_sum, correct = 0.0, 0
+                paused = 0.0
+                start = time.perf_counter()
+                for b in range(n_batches):
+                    if control is not None:
+                        t_wait = time.perf_counter()
+                        go_on = control.wait_while_paused()
+                        paused += time.perf_counter() - t_wait
+                        if not go_on:
+                            history.stop_reason = "stopped by the user"
+                            break
+                    lo, hi = b * batch_size, min((b + 1) * batch_size, m)
+                    if order is None:
+                        xb, yb = X[lo:hi], Y[lo:hi]
+                    else:
+                        idx = order[lo:hi]
+                        xb, yb = X.take(idx, axis=0), Y.take(idx, axis=0)
+                    if control is None:
+                        loss, out = self._step(xb, yb)
+                    else:
+                        with control.weights_lock:
+                            loss, out = self._step(xb, yb)
+                    if not np.isfinite(loss):
+                        self._restore(last_good)
+                        raise self._diverged(epoch, b + 1, loss, history)
+                    loss_sum += loss * (hi - lo)
+                    correct += self._n_correct(out, yb)
+                    samples_seen += hi - lo
+                    history.batch_loss.append(loss)
+                    for cb in callbacks:
+                        cb(TrainingEvent("batch_end", epoch, epochs, b + 1, n_batches, loss,
+                                         train_time + time.perf_counter() - start - paused,
+                                         samples_seen, history))
+                seconds = time.perf_counter() - start - paused
+                train_time += seconds
+                done = samples_seen - (epoch - 1) * m if history.stop_reason else m
+                if done <= 0 and history.stop_reason:
+                    break
+                if not all(np.isfinite(p).all() for _, p, _ in self.parameters()):
+                    self._restore(last_good)
+                    raise self._diverged(epoch, n_batches, float("inf"), history)
+                history.epoch.append(epoch)
+                history.train_loss.append(loss_sum / max(done, 1))
+                history.train_accuracy.append(correct / max(done, 1))
+                history.lr.append(self.optimizer.lr)
+                history.seconds.append(seconds)
+                if val is not None:
+                    v = self._evaluate_arrays(*val)
+                    history.val_loss.append(v["loss"])
+                    history.val_accuracy.append(v["accuracy"])
+                if verbose:
+                    print(self._epoch_line(history))
+                for cb in callbacks:
+                    cb(TrainingEvent("epoch_end", epoch, epochs, n_batches, n_batches,
+                                     history.train_loss[-1], train_time, samples_seen, history,
+                                     history.stop_reason))
+                if history.stop_reason:
+                    break
+        finally:
+            self.optimizer.lr = base_lr
+            if first is not None:
+                first.skip_input_gradient = False
+        history.stop_reason = history.stop_reason or "finished"
+        for cb in callbacks:
+            cb(TrainingEvent("train_end", len(history.epoch), epochs, 0, n_batches,
+                             history.train_loss[-1] if history.train_loss else float("nan"),
+                             train_time, samples_seen, history, history.stop_reason))
+        return history
+
+    def _restore(self, snapshot):
+        for (_, p, _), saved in zip(self.parameters(), snapshot):
+            p[...] = saved
+        self.optimizer.reset()
+
+    def _diverged(self, epoch, batch, loss, history) -> TrainingDiverged:
+        lr = self.optimizer.lr
+        suggestion = lr / 10
+        kept = "the initial weights" if epoch == 1 else f"the weights from the end of epoch {epoch - 1}"
+        history.stop_reason = f"diverged at epoch {epoch}, batch {batch}"
+        message = (
+            f"Training diverged at epoch {epoch}, batch {batch}: the loss became {loss}. "
+            f"The learning rate {lr:g} is too large for this network and data; try "
+            f"{suggestion:g}. The network kept {kept}."
+        )
+        return TrainingDiverged(message, history, suggestion)
+
+    @staticmethod
+    def _epoch_line(h: History) -> str:
+        line = (f"epoch {h.epoch[-1]}: loss {h.train_loss[-1]:.4f}, "
+                f"accuracy {h.train_accuracy[-1]:.4f}")
+        if h.val_loss:
+            line += f", val loss {h.val_loss[-1]:.4f}, val accuracy {h.val_accuracy[-1]:.4f}"
+        return line + f" ({h.seconds[-1]:.2f} s)"
+
+    @staticmethod
+    def _labels_of(Y: np.ndarray) -> np.ndarray:
+        return (Y[:, 0] > 0.5).astype(np.int64) if Y.shape[1] == 1 else Y.argmax(axis=1)
+
+    def _n_correct(self, out: np.ndarray, Y: np.ndarray) -> int:
+        return int(np.count_nonzero(self._labels_of(out) == self._labels_of(Y)))
+
+    # ------------------------------------------------------------------ inference
+    def _outputs(self, X: np.ndarray) -> np.ndarray:
+        return np.concatenate([self.forward(X[i:i + EVAL_BATCH])
+                               for i in range(0, len(X), EVAL_BATCH)])
+
+    def decision_function(self, X) -> np.ndarray:
+        """The raw output of the last layer for each sample."""
+        return self._outputs(self._check_X(X))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, one row per sample, summing to 1.
+
+        Softmax outputs are probabilities already; a single sigmoid unit p becomes the
+        two columns (1 − p, p); other outputs (seed 000's sigmoids, seed 001's tanh) are
+        scores, clipped at 0 and normalised to sum to 1 — comparable, not calibrated.
+        """
+        out = self.decision_function(X)
+        if out.shape[1] == 1:
+            p = np.clip(out[:, 0], 0.0, 1.0)
+            return np.stack([1.0 - p, p], axis=1)
+        if getattr(getattr(self.layers[-1], "activation", None), "name", None) == "softmax":
+            return out
+        scores = np.clip(out, 0.0, None)
+        total = scores.sum(axis=1, keepdims=True)
+        uniform = np.full_like(scores, 1.0 / scores.shape[1])
+        return np.divide(scores, total, out=uniform, where=total > 0)
+
+    def predict(self, X) -> np.ndarray:
+        """The predicted class of each sample."""
+        return self._labels_of(self.decision_function(X))
+
+    def _evaluate_arrays(self, X, Y) -> dict:
+        out = self._outputs(X)
+        return {"loss": self.compute_loss(out, Y),
+                "accuracy": self._n_correct(out, Y) / len(X)}
+
+    def evaluate(self, X, y) -> dict:
+        """{"loss": …, "accuracy": …} on (X, y)."""
+        self._check_ready()
+        X = self._check_X(X)
+        return self._evaluate_arrays(X, self._targets(y, len(X)))
+
+    def score(self, X, y) -> float:
+        """Accuracy on (X, y), as scikit-learn's classifiers define ``score``."""
+        return self.evaluate(X, y)["accuracy"]
+
+    # ------------------------------------------------------------------ description
+    def summary_rows(self) -> list[dict]:
+        """One dict per layer: name, output shape, parameter count, parameter memory."""
+        rows, shape = [], self.input_shape
+        for i, layer in enumerate(self.layers):
+            shape = layer.output_shape(shape)
+            n = layer.n_parameters()
+            rows.append({"layer": f"{i}: {layer!r}", "output shape": ("m",) + tuple(shape),
+                         "parameters": n, "bytes": n * self.dtype.itemsize})
+        return rows
+
+    def summary(self) -> str:
+        rows = self.summary_rows()
+        width = max([len(r["layer"]) for r in rows] + [5])
+        lines = [f"{'layer':<{width}}  {'output shape':<16}{'parameters':>12}"]
+        for r in rows:
+            shape = "(" + ", ".join(map(str, r["output shape"])) + ")"
+            lines.append(f"{r['layer']:<{width}}  {shape:<16}{r['parameters']:>12,}")
+        total = self.n_parameters()
+        lines.append(f"total: {total:,} parameters, {total * self.dtype.itemsize / 1024:.1f} KiB "
+                     f"({self.dtype.name}); loss {self.loss.name}, optimizer "
+                     f"{self.optimizer.name} (lr {self.optimizer.lr:g}), l2 {self.l2:g}")
+        return "\n".join(lines)
+
+    def get_config(self) -> dict:
+        return {"layers": [layer.get_config() for layer in self.layers],
+                "loss": self.loss.get_config(), "optimizer": self.optimizer.get_config(),
+                "l2": self.l2, "seed": self.seed, "dtype": self.dtype.name}
+
+    def save(self, path) -> None:
+        """Write one ``.npz``: every parameter array plus a JSON description."""
+        from .serialization import save
+        save(self, path)
+
+    def copy(self) -> "Network":
+        """An independent network with the same layers and weights."""
+        from .serialization import network_from_config
+        clone = network_from_config(self.get_config())
+        for (_, dst, _), (_, src, _) in zip(clone.parameters(), self.parameters()):
+            dst[...] = src
+        clone.metadata = dict(self.metadata)
+        return clone
+
+    def __repr__(self) -> str:
+        return (f"Network({len(self.layers)} layers, {self.n_parameters():,} parameters, "
+                f"loss={self.loss.name})")

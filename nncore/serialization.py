@@ -1,0 +1,127 @@
+"""Save and load a network as one ``.npz`` file that never needs pickle.
+
+Layout of the file (a zip of ``.npy`` arrays):
+
+    model.json      a 0-d string array: {"format": "nncore-model", "version": 1,
+                    "network": {layers, loss, optimizer, l2, …}, "metadata": {…}}
+    layer0.W, layer0.b, layer2.W, …   float arrays, one per parameter
+
+Loading reads with ``allow_pickle=False`` — a file smuggling Python objects is refused,
+not executed — rebuilds the layers from the JSON, and checks every array's name, shape,
+dtype and finiteness against what those layers expect before using any of it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+
+FORMAT, VERSION = "nncore-model", 1
+MAX_JSON = 1_000_000
+
+
+class ModelFileError(ValueError):
+    """The file is not a usable nncore model; the message says what is wrong."""
+
+
+def save(network, path) -> None:
+    header = {"format": FORMAT, "version": VERSION, "network": network.get_config(),
+              "metadata": network.metadata}
+    arrays = {"model.json": np.array(json.dumps(header, default=_json_default))}
+    for name, p, _ in network.parameters():
+        arrays[name] = p
+    if hasattr(path, "write"):
+        np.savez_compressed(path, **arrays)
+        return
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as fh:            # write then rename: no half-written model
+        np.savez_compressed(fh, **arrays)
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def network_from_config(config: dict):
+    from .layers import layer_from_config
+    from .network import Network
+
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ModelFileError("The model description has no list of layers.")
+    try:
+        layers = [layer_from_config(c) for c in config["layers"]]
+        return Network(layers, loss=config.get("loss", {}).get("name", "softmax_cross_entropy"),
+                       optimizer=config.get("optimizer", "sgd"), l2=config.get("l2", 0.0),
+                       dtype=config.get("dtype", "float32"))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ModelFileError(f"The model description is invalid: {exc}") from None
+
+
+def load(source):
+    """Read a network saved by ``Network.save`` from a path, bytes or a file object."""
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    name = getattr(source, "name", source if isinstance(source, (str, os.PathLike)) else "upload")
+    try:
+        with np.load(source, allow_pickle=False) as data:
+            files = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise ModelFileError(f"No model file at {name}.") from None
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise ModelFileError(f"{name} contains pickled Python objects, which are never "
+                                 "loaded: a model file holds plain arrays only.") from None
+        raise ModelFileError(f"{name} is not an nncore model (.npz): {exc}") from None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        raise ModelFileError(f"{name} is truncated or corrupted and cannot be read ({exc}).") from None
+
+    if "model.json" not in files:
+        raise ModelFileError(f"{name} is an .npz file but not an nncore model: it has no "
+                             "model.json entry.")
+    raw = files.pop("model.json")
+    if raw.dtype.kind != "U" or raw.shape != () or len(str(raw)) > MAX_JSON:
+        raise ModelFileError(f"{name}: the model.json entry is not a JSON text.")
+    try:
+        header = json.loads(str(raw))
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{name}: the model description is not valid JSON ({exc}).") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelFileError(f"{name} is not an nncore model file (format {header.get('format')!r}).")
+    if header.get("version") != VERSION:
+        raise ModelFileError(f"{name} was written by format version {header.get('version')!r}; "
+                             f"this version reads {VERSION}.")
+
+    network = network_from_config(header.get("network"))
+    expected = network.parameters()
+    names = {n for n, _, _ in expected}
+    unexpected = sorted(set(files) - names)
+    if unexpected:
+        raise ModelFileError(f"{name} holds arrays the described layers do not have: "
+                             f"{', '.join(unexpected[:5])}.")
+    for pname, p, _ in expected:
+        if pname not in files:
+            raise ModelFileError(f"{name} is missing the array {pname}.")
+        arr = files[pname]
+        if arr.shape != p.shape:
+            raise ModelFileError(f"{name}: {pname} has shape {arr.shape}, but the described "
+                                 f"layer needs {p.shape}.")
+        if arr.dtype.kind != "f":
+            raise ModelFileError(f"{name}: {pname} holds {arr.dtype} values, not floats.")
+        if not np.isfinite(arr).all():
+            raise ModelFileError(f"{name}: {pname} contains NaN or infinite values.")
+        p[...] = arr
+    metadata = header.get("metadata") or {}
+    network.metadata = metadata if isinstance(metadata, dict) else {}
+    return network
