@@ -11,6 +11,8 @@ import shared
 
 st.set_page_config(page_title="Neural Network Lab", page_icon="🧠", layout="wide")
 shared.init_state()
+shared.apply_link_once()   # a shared link sets up the session before anything else
+shared.sync_link()         # …and the address bar mirrors the setup from then on
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
@@ -25,6 +27,23 @@ with st.sidebar:
     spec = shared.get_spec()
     st.caption("Current setup")
     st.markdown(f"**Data:** {shared.data_line(spec)}")
-    st.markdown(f"**Network:** {shared.network_line(spec)}")
+    st.markdown(f"**Network:** {shared.network_line(spec, *shared.known_shape(spec))}")
+    # "Training: epoch 3/10", refreshed while a run goes on (the Training page shows its own)
+    shared.training_sidebar(poll=page.url_path != "training")
+    with st.expander("🔗 Share this setup"):
+        st.code(shared.share_url(), language=None, wrap_lines=True)
+        st.caption("Copy this link (the icon at the top right of the box): it opens the same "
+                   "data, network, hyper-parameters and seed.")
 
-page.run()
+if st.session_state.get(shared.NOTES):
+    with st.container(border=True):
+        st.warning("The link this session opened with had problems; these settings fell back "
+                   "to defaults:\n\n" + "\n".join(f"- {n}" for n in st.session_state[shared.NOTES]),
+                   icon="🔗")
+        st.button("Dismiss", key="link_notes_dismiss",
+                  on_click=lambda: st.session_state.update({shared.NOTES: []}))
+
+try:
+    page.run()
+finally:
+    shared.sync_link()     # a page may have changed the setup while it ran

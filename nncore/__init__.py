@@ -6,7 +6,7 @@ the update rules in ``optimizers.py``, the training loop in ``network.py``.
 """
 
 from .activations import get_activation
-from .layers import ActivationLayer, Dense, Dropout, Layer
+from .layers import ActivationLayer, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, Reshape
 from .losses import get_loss
 from .network import Network
 from .optimizers import SGD, Adam, get_optimizer
@@ -15,7 +15,8 @@ from .serialization import ModelFileError, load
 from .training import History, TrainingControl, TrainingDiverged, TrainingError, TrainingEvent
 
 __all__ = [
-    "Network", "Layer", "Dense", "ActivationLayer", "Dropout", "SGD", "Adam", "load",
+    "Network", "Layer", "Dense", "ActivationLayer", "Dropout", "Conv2D", "MaxPool2D",
+    "Flatten", "Reshape", "SGD", "Adam", "load",
     "ModelFileError", "History", "TrainingControl", "TrainingDiverged", "TrainingError",
     "TrainingEvent", "get_activation", "get_loss", "get_optimizer", "get_schedule",
 ]

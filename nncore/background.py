@@ -7,7 +7,12 @@ at any moment, for instance to draw a digit while the run goes on.
 
 The worker stops by itself when its owner disappears: the UI passes an ``owner`` object
 (anything it keeps alive while the user's session lives); the worker holds only a weak
-reference to it, so when the session and its state are dropped, the run ends too.
+reference to it, so when the session and its state are dropped, the run ends too
+(``SessionToken`` is a ready-made owner: keep one in the session's state).
+
+``BackgroundTask`` runs any other long job the same way (the app's learning-rate study
+and scikit-learn cross-check): a function ``fn(report, control)`` on a worker thread,
+watched through ``progress()`` and stopped through ``stop()``.
 """
 
 from __future__ import annotations
@@ -16,10 +21,18 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from .training import TrainingControl, TrainingDiverged
 
 BATCH_LOSS_POINTS = 2000   # keep the per-batch curve bounded for the charts
+
+
+class SessionToken:
+    """An object to keep in a user's session state and hand to a worker as its ``owner``:
+    the worker holds only a weak reference, so dropping the session's state ends the run."""
+
+    __slots__ = ("__weakref__",)
 
 
 @dataclass
@@ -60,8 +73,10 @@ class BackgroundTrainer:
     on_event : optional extra callback on the worker thread (must not touch UI code).
     """
 
-    def __init__(self, network, X, y, *, validation=None, owner=None, on_event=None, **fit_kwargs):
+    def __init__(self, network, X, y, *, validation=None, owner=None, on_event=None,
+                 meta: dict | None = None, **fit_kwargs):
         self.network = network
+        self.meta = dict(meta or {})   # what the caller wants to remember about the run
         self._X, self._y, self._validation = X, y, validation
         self._fit_kwargs = fit_kwargs
         self._on_event = on_event
@@ -73,6 +88,7 @@ class BackgroundTrainer:
         self._stride = 1
         self._step = 0
         self._thread: threading.Thread | None = None
+        self._claimed = False
         self.started_at: float | None = None
 
     # ------------------------------------------------------------------ control
@@ -86,14 +102,18 @@ class BackgroundTrainer:
         return self
 
     def pause(self):
-        if self._progress.state == "running":
-            self.control.pause()
-            self._set(state="paused")
+        # Check and change under the lock: a run that ends at this very moment must not
+        # be left marked "paused" with no thread behind it.
+        with self._lock:
+            if self._progress.state == "running":
+                self.control.pause()
+                self._progress.state = "paused"
 
     def resume(self):
-        if self._progress.state == "paused":
-            self.control.resume()
-            self._set(state="running")
+        with self._lock:
+            if self._progress.state == "paused":
+                self.control.resume()
+                self._progress.state = "running"
 
     def stop(self):
         self.control.stop()
@@ -110,17 +130,34 @@ class BackgroundTrainer:
         return self._thread is not None and self._thread.is_alive()
 
     # ------------------------------------------------------------------ reading
-    def progress(self) -> Progress:
+    def progress(self, batch_loss: bool = True) -> Progress:
+        """A consistent snapshot; ``batch_loss=False`` leaves the per-batch curve out (a
+        cheaper call for a status line polled every second)."""
         with self._lock:
             p = self._progress
             return Progress(**{**p.__dict__, "history": {k: list(v) if isinstance(v, list) else v
                                                           for k, v in p.history.items()},
-                               "batch_loss": list(self._batch_loss)})
+                               "batch_loss": list(self._batch_loss) if batch_loss else []})
 
     def model_copy(self):
         """An independent copy of the network with whole (never half-updated) weights."""
         with self.control.weights_lock:
             return self.network.copy()
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._progress.state
+
+    def claim_result(self):
+        """Once the run has ended: its Progress, the first time this is called (later
+        calls, and calls while the run goes on, return None). Lets several readers (a
+        page, a sidebar) agree on who hands the trained network on."""
+        with self._lock:
+            if self._claimed or self._progress.state in ("idle", "running", "paused"):
+                return None
+            self._claimed = True
+        return self.progress()
 
     # ------------------------------------------------------------------ worker
     def _set(self, **changes):
@@ -163,13 +200,100 @@ class BackgroundTrainer:
             stopped = self.control.stopped and history.stop_reason != "finished"
             reason = ("stopped: its session ended" if stopped and self._owner_gone()
                       else history.stop_reason)
+            h = history.as_dict()
+            h.pop("batch_loss", None)
             self._set(state="stopped" if stopped else "finished", message=reason,
-                      eta_seconds=0.0)
+                      eta_seconds=0.0, history=h, epoch=len(history.epoch), batch=0)
         except TrainingDiverged as exc:
             h = exc.history.as_dict()
             h.pop("batch_loss", None)
             self._set(state="diverged", message=str(exc), suggested_lr=exc.suggested_lr,
-                      history=h)
+                      history=h, epoch=len(exc.history.epoch), batch=0, eta_seconds=None)
         except Exception as exc:   # the UI shows the sentence; nothing escapes the thread
-            self._set(state="failed", message=f"Training failed: {exc}")
+            self._set(state="failed", message=f"Training failed: {exc}", eta_seconds=None)
 
+
+
+# ---------------------------------------------------------------------- other long jobs
+@dataclass
+class TaskProgress:
+    state: str                      # idle | running | finished | stopped | failed
+    fraction: float = 0.0
+    message: str | None = None      # what it is doing, or why it stopped / failed
+    partial: Any = None             # the latest partial result the job reported
+    result: Any = None              # what the job returned (finished or stopped)
+
+    @property
+    def active(self) -> bool:
+        return self.state == "running"
+
+
+class BackgroundTask:
+    """Any long job on a worker thread: ``fn(report, control) -> result``.
+
+    ``report(fraction, message=None, partial=None)`` publishes progress (and checks that
+    the owner is still there); ``control`` is a ``TrainingControl`` whose ``stopped`` the
+    job looks at — pass it on to ``Network.fit`` — and which ``stop()`` flips. A job that
+    returns after a stop ends "stopped" with what it returned as its result.
+    """
+
+    def __init__(self, fn: Callable, *, owner=None, meta: dict | None = None):
+        self._fn = fn
+        self._owner = weakref.ref(owner) if owner is not None else None
+        self.meta = dict(meta or {})
+        self.control = TrainingControl()
+        self._lock = threading.Lock()
+        self._progress = TaskProgress("idle")
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "BackgroundTask":
+        if self._thread is not None:
+            raise RuntimeError("This job has already been started; make a new one.")
+        self._set(state="running")
+        self._thread = threading.Thread(target=self._run, name="nncore-task", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.control.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def progress(self) -> TaskProgress:
+        with self._lock:
+            return TaskProgress(**self._progress.__dict__)
+
+    def _set(self, **changes):
+        with self._lock:
+            for k, v in changes.items():
+                setattr(self._progress, k, v)
+
+    def _report(self, fraction: float, message: str | None = None, partial=None):
+        if self._owner is not None and self._owner() is None:
+            self.control.stop()
+        changes = {"fraction": max(0.0, min(1.0, float(fraction)))}
+        if message is not None:
+            changes["message"] = message
+        if partial is not None:
+            changes["partial"] = partial
+        self._set(**changes)
+
+    def _run(self):
+        try:
+            result = self._fn(self._report, self.control)
+            if self.control.stopped:
+                gone = self._owner is not None and self._owner() is None
+                self._set(state="stopped", result=result,
+                          message="stopped: its session ended" if gone else "stopped by the user")
+            else:
+                self._set(state="finished", result=result, fraction=1.0, message=None)
+        except Exception as exc:   # the UI shows the sentence; nothing escapes the thread
+            self._set(state="failed", message=f"The job failed: {exc}")

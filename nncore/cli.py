@@ -19,15 +19,22 @@ import sys
 
 from .data import DataUnavailable
 from .presets import PRESETS, get_preset
-from .run import describe_dataset, evaluate_run, json_safe, load_spec_data, train_spec
+from .run import json_safe, load_spec_data, train_spec
 from .serialization import ModelFileError, load
 from .spec import LayerSpec, RunSpec
 from .training import TrainingError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line, not the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m nncore", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(prog="python -m nncore", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a preset or a custom network")
@@ -65,8 +72,11 @@ def _spec_from_args(args) -> tuple[str, RunSpec]:
             raise ValueError("Give --preset NAME, or --data NAME for a custom run.")
         spec = RunSpec(data={"name": args.data}, loss=args.loss,
                        optimizer={"name": args.optimizer, "lr": args.lr or 0.001})
-        spec.hidden = [LayerSpec(int(u), args.activation)
-                       for u in (args.hidden or "").split(",") if u.strip()]
+        sizes = [u.strip() for u in (args.hidden or "").split(",") if u.strip()]
+        if not all(u.isdigit() for u in sizes):
+            raise ValueError(f"--hidden takes layer sizes separated by commas, e.g. 256,128; "
+                             f"got {args.hidden!r}.")
+        spec.hidden = [LayerSpec(int(u), args.activation) for u in sizes]
         name = "custom"
     if args.lr is not None:
         spec.optimizer["lr"] = args.lr
@@ -85,16 +95,17 @@ def _train(args) -> int:
         print(f"note: {dataset.fallback_reason}", file=sys.stderr)
     print(f"data: {dataset.description}")
     print(f"train {dataset.n_train:,} / validation {dataset.n_val:,} / test {dataset.n_test:,}")
-    progress = None
+    callbacks = []
     if not args.quiet:
-        def progress(event):
+        def print_epoch(event):
             if event.kind == "epoch_end":
                 h = event.history
                 val = (f", val accuracy {h.val_accuracy[-1]:.4f}" if h.val_accuracy else "")
                 print(f"epoch {event.epoch}/{event.epochs}: loss {h.train_loss[-1]:.6f}, "
                       f"accuracy {h.train_accuracy[-1]:.4f}{val} ({h.seconds[-1]:.2f} s)",
                       flush=True)
-    result = train_spec(spec, dataset, callbacks=[progress] if progress else [])
+        callbacks.append(print_epoch)
+    result = train_spec(spec, dataset, callbacks=callbacks)
     m = result.metrics
     result.network.metadata["preset"] = name
     print(f"test accuracy {m['test_accuracy']:.4f}, final train loss {m['train_loss']:.6f}, "
@@ -148,4 +159,8 @@ def main(argv=None) -> int:
         return _evaluate(args)
     except (ValueError, DataUnavailable, ModelFileError, TrainingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:   # e.g. --save into a folder that does not exist
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2

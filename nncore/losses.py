@@ -64,7 +64,7 @@ class SumSquaredError(Loss):
     name = "mse_sum"
 
     def forward(self, a, y):
-        return float(np.mean(np.sum((a - y) ** 2, axis=1)))
+        return float(np.sum((a - y) ** 2)) / len(a)   # Σ over outputs, mean over samples
 
     def backward(self, a, y):
         return 2.0 * (a - y)
@@ -109,7 +109,7 @@ class SoftmaxCrossEntropy(Loss):
 
     def forward(self, a, y):
         p = _clip_probabilities(a)
-        return float(-np.mean(np.sum(y * np.log(p), axis=1)))
+        return -float(np.sum(y * np.log(p))) / len(a)   # Σ over classes, mean over samples
 
     def backward(self, a, y):
         return a - y

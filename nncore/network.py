@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .layers import Dense, Dropout, Layer, ActivationLayer
+from .layers import Conv2D, Flatten, MaxPool2D
 from .losses import Loss, get_loss, l2_penalty
 from .optimizers import Optimizer, get_optimizer
 from .schedules import get_schedule
@@ -67,6 +68,7 @@ class Network:
             self.initialize(seed)
         else:
             self._cast_parameters()
+        self._built = True   # from now on add() keeps the seed and dtype promises itself
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -97,13 +99,27 @@ class Network:
         if not isinstance(layer, Layer):
             raise ValueError(f"add() takes a Layer, got {type(layer).__name__}.")
         if isinstance(layer, Dense) and self.layers:
-            width = self.output_shape[-1]
+            shape = self.output_shape
+            if len(shape) != 1:
+                raise ValueError(
+                    f"Layer {len(self.layers) + 1} (Dense) takes flat inputs, but the layer "
+                    f"before it gives feature maps of shape {shape}: add a Flatten layer first."
+                )
+            width = shape[-1]
             if width != layer.in_features:
                 raise ValueError(
                     f"Layer {len(self.layers) + 1} (Dense) expects {layer.in_features} inputs, "
                     f"but the layer before it gives {width}."
                 )
+        if isinstance(layer, (Conv2D, MaxPool2D)) and self.layers:
+            layer.output_shape(self.output_shape)   # a clear ValueError when shapes do not fit
         self.layers.append(layer)
+        if getattr(self, "_built", False):
+            # Seed 001 builds with add(): the result must equal Network(layers, seed=…)
+            if self.seed is not None:
+                self.initialize(self.seed)
+            else:
+                self._cast_parameters()
         return self
 
     def use(self, loss) -> "Network":
@@ -131,6 +147,10 @@ class Network:
                 return tuple(layer.input_shape)
             if isinstance(layer, Dense):
                 return (layer.in_features,)
+            if isinstance(layer, (Conv2D, MaxPool2D, Flatten)):
+                raise ValueError(f"The network starts with {type(layer).__name__}, which does not "
+                                 "fix the input size: put a Reshape layer first, e.g. "
+                                 "Reshape((1, 28, 28)) for flat 784-pixel MNIST rows.")
         raise ValueError("The network has no layer that fixes its input size yet.")
 
     @property
@@ -178,6 +198,8 @@ class Network:
                 start -= 1
         for layer in layers[start::-1]:
             grad = layer.backward(grad)
+            if grad is None:   # the first Dense/Conv2D skipped ∂L/∂X (fit): nothing below needs it
+                break
         return grad
 
     def input_gradient(self, X: np.ndarray, target) -> np.ndarray:
@@ -194,8 +216,28 @@ class Network:
             grad = layer.backward(grad)
         return grad
 
+    def feature_maps(self, x) -> list[dict]:
+        """What every layer outputs for one input ``x`` (any shape holding n_inputs numbers:
+        (784,), (28, 28), (1, 28, 28)…) — the feature maps the app draws.
+
+        One dict per layer: ``index``, ``layer`` (its repr), ``type`` and ``output``, that
+        layer's output for this sample in its per-sample shape, e.g. (8, 28, 28) for a
+        Conv2D with 8 filters. A Conv2D's filters themselves are ``layer.W``.
+        """
+        x = np.asarray(x)
+        if x.size != self.n_inputs:
+            raise ValueError(f"feature_maps takes one sample of {self.n_inputs} numbers, got "
+                             f"an array of shape {x.shape}.")
+        a = self._check_X(x.reshape(1, -1))
+        maps = []
+        for i, layer in enumerate(self.layers):
+            a = layer.forward(a, training=False)
+            maps.append({"index": i, "layer": repr(layer), "type": type(layer).__name__,
+                         "output": a[0].copy()})
+        return maps
+
     def _first_parametric(self):
-        return next((l for l in self.layers if isinstance(l, Dense)), None)
+        return next((l for l in self.layers if isinstance(l, (Dense, Conv2D))), None)
 
     # ------------------------------------------------------------------ checks
     def _check_ready(self):
@@ -270,7 +312,7 @@ class Network:
 
     # ------------------------------------------------------------------ training
     def _weights(self):
-        return [layer.W for layer in self.layers if isinstance(layer, Dense)]
+        return [layer.W for layer in self.layers if isinstance(layer, (Dense, Conv2D))]
 
     def compute_loss(self, a: np.ndarray, Y: np.ndarray) -> float:
         """The data loss plus seed 002's L2 term ½·λ·ΣW²."""
@@ -287,7 +329,7 @@ class Network:
         triples = self.parameters()
         if self.l2:
             for layer in self.layers:
-                if isinstance(layer, Dense):
+                if isinstance(layer, (Dense, Conv2D)):
                     layer.dW += self.l2 * layer.W        # ∂(½λΣW²)/∂W = λ·W
         self.optimizer.step([p for _, p, _ in triples], [g for _, _, g in triples])
         return loss, a
@@ -296,9 +338,18 @@ class Network:
         """One forward pass, one backward pass and one update on the batch (X, y)."""
         self._check_ready()
         X = self._check_X(X)
-        loss, _ = self._step(X, self._targets(y, len(X)))
-        if not np.isfinite(loss):
-            raise TrainingDiverged(f"The loss became {loss} on this batch.", History(), None)
+        Y = self._targets(y, len(X))
+        before = [p.copy() for _, p, _ in self.parameters()]
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, _ = self._step(X, Y)
+        if not np.isfinite(loss) or not all(np.isfinite(p).all() for _, p, _ in self.parameters()):
+            self._restore(before)
+            lr = self.optimizer.lr
+            raise TrainingDiverged(
+                f"Training diverged: the loss became {loss} on this batch (or the step made "
+                f"the weights infinite). The learning rate {lr:g} is too large for this "
+                f"network and data; try {lr / 10:g}. The network kept its weights from before "
+                "this step.", History(), lr / 10)
         return loss
 
     def fit(self, X, y, *, epochs: int = 10, batch_size: int | None = 32, shuffle: bool = True,
@@ -325,11 +376,12 @@ class Network:
         X = self._check_X(X)
         Y = self._targets(y, len(X))
         m = len(X)
-        if batch_size is None or batch_size >= m:
-            batch_size = m
-        elif not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
+                                       or isinstance(batch_size, bool) or batch_size < 1):
             raise ValueError(f"batch_size must be a whole number ≥ 1 (or None for full "
                              f"batch), got {batch_size!r}.")
+        if batch_size is None or batch_size >= m:
+            batch_size = m
         val = None
         if validation_data is not None and len(validation_data[0]):
             Xv = self._check_X(validation_data[0])
@@ -345,13 +397,18 @@ class Network:
         callbacks = list(callbacks)
         base_lr = self.optimizer.lr
         n_batches = -(-m // batch_size)
+        labels = self._labels_of(Y)   # class of each sample, for the running accuracy
         history = self.history = History()
         samples_seen, train_time = 0, 0.0
+        # Overflow on the way to a NaN loss is caught below as TrainingDiverged, with a
+        # message; NumPy's RuntimeWarnings about it would only be noise on stderr.
+        saved_errstate = np.seterr(over="ignore", invalid="ignore")
         try:
             for epoch in range(1, epochs + 1):
                 self.optimizer.lr = schedule(base_lr, epoch - 1, epochs)
                 last_good = [p.copy() for _, p, _ in self.parameters()]
-                order = rng.permutation(m) if shuffle else None
+                # one full batch: shuffling would only copy the data, the gradient is the same
+                order = rng.permutation(m) if shuffle and n_batches > 1 else None
                 loss_sum, correct = 0.0, 0
                 paused = 0.0
                 start = time.perf_counter()
@@ -365,10 +422,10 @@ class Network:
                             break
                     lo, hi = b * batch_size, min((b + 1) * batch_size, m)
                     if order is None:
-                        xb, yb = X[lo:hi], Y[lo:hi]
+                        xb, yb, lb = X[lo:hi], Y[lo:hi], labels[lo:hi]
                     else:
                         idx = order[lo:hi]
-                        xb, yb = X.take(idx, axis=0), Y.take(idx, axis=0)
+                        xb, yb, lb = X.take(idx, axis=0), Y.take(idx, axis=0), labels[idx]
                     if control is None:
                         loss, out = self._step(xb, yb)
                     else:
@@ -378,7 +435,7 @@ class Network:
                         self._restore(last_good)
                         raise self._diverged(epoch, b + 1, loss, history)
                     loss_sum += loss * (hi - lo)
-                    correct += self._n_correct(out, yb)
+                    correct += int(np.count_nonzero(self._labels_of(out) == lb))
                     samples_seen += hi - lo
                     history.batch_loss.append(loss)
                     for cb in callbacks:
@@ -411,6 +468,7 @@ class Network:
                 if history.stop_reason:
                     break
         finally:
+            np.seterr(**saved_errstate)
             self.optimizer.lr = base_lr
             if first is not None:
                 first.skip_input_gradient = False

@@ -53,6 +53,24 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                 schedule={"name": "cosine"}, batch_size=128, epochs=10, seed=0),
         "test_accuracy", 0.98, "higher", "—"),
     _preset(
+        "mnist-cnn", "MNIST, a small convolutional network, Adam", "001",
+        "Seed 001's library mentions convolutional layers; here they are. Two 3×3 "
+        "convolutions (8 then 16 filters, zero-padded so they keep the image size), each "
+        "followed by ReLU and 2×2 max pooling, then a 128-unit ReLU layer with dropout 0.4 on "
+        "the 16×7×7 feature maps and the softmax output: 103,018 parameters, under half of the MLP "
+        "default's, of which only 1,248 are filters. Adam with a cosine-decaying learning "
+        "rate, mini-batches of 64, six epochs: 99 % on the 10,000 test digits, where the MLP "
+        "stops near 98 %.",
+        RunSpec(data={"name": "mnist", "val_fraction": 0.1, "seed": 0},
+                hidden=[LayerSpec(kind="conv", filters=8, kernel=3, padding="same"),
+                        LayerSpec(kind="maxpool", pool=2),
+                        LayerSpec(kind="conv", filters=16, kernel=3, padding="same"),
+                        LayerSpec(kind="maxpool", pool=2),
+                        LayerSpec(128, "relu", dropout=0.4)],
+                loss="softmax_cross_entropy", optimizer={"name": "adam", "lr": 0.002},
+                schedule={"name": "cosine"}, batch_size=64, epochs=6, seed=0),
+        "test_accuracy", 0.99, "higher", "—"),
+    _preset(
         "seed000-mnist", "Seed 000: MNIST 784-16-10, ReLU then sigmoid, squared error", "000",
         "Seed 000's network: one ReLU layer of 16 units and 10 sigmoid outputs, weights and "
         "biases drawn as randn·0.1, the gradient 2·(prediction − target), plain SGD with "

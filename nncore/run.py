@@ -40,7 +40,7 @@ def describe_dataset(dataset: Dataset) -> dict:
 
 
 def build_for(spec: RunSpec, dataset: Dataset) -> Network:
-    network = build_network(spec, dataset.n_features, dataset.n_classes)
+    network = build_network(spec, dataset.n_features, dataset.n_classes, dataset.image_shape)
     network.metadata["dataset"] = describe_dataset(dataset)
     return network
 

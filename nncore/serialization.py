@@ -17,6 +17,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -74,18 +75,34 @@ def load(source):
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     name = getattr(source, "name", source if isinstance(source, (str, os.PathLike)) else "upload")
+    corrupted = (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error)
     try:
-        with np.load(source, allow_pickle=False) as data:
-            files = {k: data[k] for k in data.files}
+        loaded = np.load(source, allow_pickle=False)
     except FileNotFoundError:
         raise ModelFileError(f"No model file at {name}.") from None
+    except ValueError:
+        # neither a zip (.npz) nor an .npy: NumPy would only try pickle, which is refused
+        raise ModelFileError(f"{name} is not an nncore model file: it is not an .npz "
+                             "archive.") from None
+    except corrupted as exc:
+        raise ModelFileError(f"{name} is truncated or corrupted and cannot be read ({exc}).") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ModelFileError(f"{name} holds a single NumPy array (.npy), not an nncore model "
+                             "(.npz).")
+    try:
+        with loaded as data:
+            files = {k: data[k] for k in data.files}
     except ValueError as exc:
-        if "pickle" in str(exc).lower():
+        if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
             raise ModelFileError(f"{name} contains pickled Python objects, which are never "
                                  "loaded: a model file holds plain arrays only.") from None
         raise ModelFileError(f"{name} is not an nncore model (.npz): {exc}") from None
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+    except corrupted as exc:
         raise ModelFileError(f"{name} is truncated or corrupted and cannot be read ({exc}).") from None
+    not_arrays = sorted(k for k, v in files.items() if not isinstance(v, np.ndarray))
+    if not_arrays:   # NpzFile hands back the raw bytes of a member that is not an .npy
+        raise ModelFileError(f"{name} is damaged or not an nncore model: its entry "
+                             f"{not_arrays[0]!r} is not a NumPy array.")
 
     if "model.json" not in files:
         raise ModelFileError(f"{name} is an .npz file but not an nncore model: it has no "
@@ -97,7 +114,9 @@ def load(source):
         header = json.loads(str(raw))
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{name}: the model description is not valid JSON ({exc}).") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{name}: the model description is not a JSON object.")
+    if header.get("format") != FORMAT:
         raise ModelFileError(f"{name} is not an nncore model file (format {header.get('format')!r}).")
     if header.get("version") != VERSION:
         raise ModelFileError(f"{name} was written by format version {header.get('version')!r}; "

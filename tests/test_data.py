@@ -666,3 +666,23 @@ def test_dataset_checks_its_arrays():
         Dataset(**{**fields, "X_val": X.astype(np.float64)})
     with pytest.raises(ValueError, match="y_test holds labels"):
         Dataset(**{**fields, "y_test": np.array([0, 0, 1])})
+
+
+def test_openml_is_called_with_arguments_scikit_learn_accepts(monkeypatch, tmp_path):
+    """The real fetch_openml runs (its argument checks included) and only its network is cut:
+    the failure must be the network's, not a rejected argument."""
+    import sklearn.datasets._openml as openml
+
+    monkeypatch.delenv("NNCORE_OFFLINE")
+    monkeypatch.setattr(urllib.request, "urlopen",
+                        lambda url, timeout=None: (_ for _ in ()).throw(urllib.error.URLError("offline")))
+
+    def no_network(url, *args, **kwargs):
+        raise urllib.error.URLError("openml offline")
+
+    monkeypatch.setattr(openml, "_open_openml_url", no_network)
+    with pytest.raises(DataUnavailable) as e:
+        load_mnist(cache_dir=tmp_path)
+    message = str(e.value)
+    assert "openml offline" in message, message
+    assert "parameter" not in message, message

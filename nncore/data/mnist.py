@@ -374,12 +374,13 @@ def _fetch_openml(info, data_home, progress, timeout):
         progress(0.0, f"Fetching {info.openml_name} from OpenML (this can take a minute)")
     # fetch_openml opens its URLs without a timeout, so a dead network would hang it;
     # the socket default timeout is the only handle on that. Restore it right after.
-    # n_retries=0: the mirrors were already tried; retrying would only double the wait.
+    # n_retries=1 (the least scikit-learn accepts): the mirrors were already tried, and
+    # more retries would only multiply the wait.
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)
     try:
         bunch = fetch_openml(info.openml_name, version=1, data_home=str(data_home), as_frame=False,
-                             parser="liac-arff", n_retries=0)
+                             parser="liac-arff", n_retries=1)
     finally:
         socket.setdefaulttimeout(previous)
     X = np.asarray(bunch.data)

@@ -4,8 +4,12 @@ from .activation_layer import ActivationLayer
 from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
+from .conv import Conv2D
+from .pool import MaxPool2D
+from .reshape import Flatten, Reshape
 
 LAYER_TYPES = {cls.__name__: cls for cls in (Dense, ActivationLayer, Dropout)}
+LAYER_TYPES.update({cls.__name__: cls for cls in (Conv2D, MaxPool2D, Flatten, Reshape)})
 
 
 def layer_from_config(config: dict) -> Layer:
@@ -21,3 +25,4 @@ def layer_from_config(config: dict) -> Layer:
 
 
 __all__ = ["Layer", "Dense", "ActivationLayer", "Dropout", "LAYER_TYPES", "layer_from_config"]
+__all__ += ["Conv2D", "MaxPool2D", "Flatten", "Reshape"]

@@ -1,0 +1,189 @@
+"""The 2-D convolutional layer: small filters slid over an image, Z = W ⋆ X + b, A = σ(Z)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import get_activation
+from ..initializers import check_initializer, initialize
+from .base import Layer
+from .im2col import col2im, conv_output_size, im2col
+
+
+def _positive_int(layer: str, label: str, value, minimum: int = 1) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{layer}: {label} must be a whole number ≥ {minimum}, got {value!r}.")
+    return int(value)
+
+
+def kernel_pair(layer: str, kernel_size) -> tuple[int, int]:
+    """``3`` → (3, 3); ``(3, 5)`` → (3, 5); anything else is a ValueError."""
+    if isinstance(kernel_size, (list, tuple)):
+        if len(kernel_size) != 2:
+            raise ValueError(f"{layer}: kernel_size must be one number or (height, width), "
+                             f"got {kernel_size!r}.")
+        return tuple(_positive_int(layer, "kernel_size", k) for k in kernel_size)
+    k = _positive_int(layer, "kernel_size", kernel_size)
+    return k, k
+
+
+class Conv2D(Layer):
+    """Convolution of a batch of images with ``out_channels`` learned filters.
+
+    Images are channels first: an input batch has shape (m, C, H, W) — m images, C
+    channels (1 for grey MNIST digits, or the feature maps of the layer before), H rows,
+    W columns. Each of the F = ``out_channels`` filters is a (C, kh, kw) block of weights;
+    at every position it covers a kh×kw patch of all C channels, multiplies element-wise and
+    sums — the *cross-correlation* that deep-learning libraries call convolution::
+
+        Z[n, f, y, x] = b[f] + Σ_c Σ_i Σ_j  W[f, c, i, j] · Xp[n, c, y·s + i, x·s + j]
+        A = σ(Z)                      A: (m, F, OH, OW),  OH = (H + 2p − kh) // s + 1
+
+    where Xp is X with p rows/columns of zeros around it (``padding``) and s the ``stride``.
+    The same filter is used at every position (weight sharing), so a 3×3 filter on a 1-channel
+    image has 9 weights and a bias however large the image is — and it finds its pattern
+    (an edge, a stroke end) wherever it is.
+
+    Computed with im2col (see ``im2col.py``): every patch becomes a column of
+    ``cols`` (m, C·kh·kw, OH·OW), and then, for the whole batch, one matrix product::
+
+        Z = W_col · cols + b          W_col = W.reshape(F, C·kh·kw)
+
+    Backward, given dA = ∂L/∂A, exactly as in ``Dense`` with ``cols`` in the role of a_prev::
+
+        δ      = dA ∘ σ'(Z)                       the error signal, (m, F, OH, OW)
+        dW     = Σ_n δ_n · cols_nᵀ / m            batch mean, reshaped to (F, C, kh, kw)
+        db     = Σ_{n, y, x} δ / m                each bias touches every output pixel
+        dcols  = W_colᵀ · δ                       gradient of each patch copy
+        dX     = col2im(dcols)                    copies of one pixel add up
+
+    (dW is the correlation of the input with δ; dX is the *full convolution* of δ with the
+    filters — ``tests/test_conv.py`` checks both against ``scipy.signal``.)
+
+    Parameters
+    ----------
+    in_channels, out_channels : C and F.
+    kernel_size : k for a k×k filter, or (kh, kw).
+    stride : step s between neighbouring positions of the filter (both directions).
+    padding : rows/columns of zeros added on every side, or "same" (k // 2 for an odd
+        kernel: with stride 1 the output keeps the input's height and width) or "valid" (0).
+    activation : σ, as for Dense ("relu", "tanh", "linear", …).
+    init : "he", "glorot", … as for Dense, with fan-in C·kh·kw (the inputs one output pixel
+        sums over) and fan-out F; None picks He for ReLU-like activations, else Glorot.
+    seed : seeds the initial filters when the layer is used on its own.
+
+    The learned filters are ``layer.W`` (F, C, kh, kw): ``layer.W[f, 0]`` is the kh×kw image
+    filter f looks for in the first input channel.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride: int = 1,
+                 padding=0, activation="linear", init: str | None = None,
+                 seed: int | None = None, dtype=np.float32):
+        self.in_channels = _positive_int("Conv2D", "in_channels", in_channels)
+        self.out_channels = _positive_int("Conv2D", "out_channels", out_channels)
+        self.kh, self.kw = kernel_pair("Conv2D", kernel_size)
+        self.stride = _positive_int("Conv2D", "stride", stride)
+        if padding in ("same", "valid"):
+            if padding == "same" and (self.kh % 2 == 0 or self.kw % 2 == 0):
+                raise ValueError(f"Conv2D: padding='same' needs an odd kernel size (so the "
+                                 f"padding is equal on both sides), got {self.kh}×{self.kw}.")
+            if self.kh != self.kw and padding == "same":
+                raise ValueError("Conv2D: padding='same' needs a square kernel; give the "
+                                 "padding as a number instead.")
+            padding = self.kh // 2 if padding == "same" else 0
+        self.padding = _positive_int("Conv2D", "padding", padding, minimum=0)
+        self.activation = get_activation(activation)
+        if init is None:
+            init = "he" if self.activation.name in ("relu", "leaky_relu") else "glorot"
+        self.init = check_initializer(init)
+        self.initialize(np.random.default_rng(seed), dtype)
+        self.skip_input_gradient = False  # the first layer's dX is never used in training
+
+    # --- parameters -------------------------------------------------------------
+    def initialize(self, rng, dtype=np.float32):
+        C, F, kh, kw = self.in_channels, self.out_channels, self.kh, self.kw
+        # A filter applied to one patch is a Dense layer from C·kh·kw inputs to F outputs,
+        # so the Dense initialisations apply as they are: draw (C·kh·kw, F), then lay each
+        # column out as a (C, kh, kw) filter.
+        W_col, b = initialize(self.init, rng, C * kh * kw, F, dtype)
+        self.W = np.ascontiguousarray(W_col.T).reshape(F, C, kh, kw)
+        self.b = b
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+
+    def astype(self, dtype):
+        self.W, self.b = self.W.astype(dtype), self.b.astype(dtype)
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+
+    def parameters(self):
+        return [("W", self.W, self.dW), ("b", self.b, self.db)]
+
+    # --- shapes -------------------------------------------------------------------
+    def output_shape(self, input_shape):
+        """(F, OH, OW) for one image of shape (C, H, W); a clear ValueError otherwise."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"Conv2D expects images of shape (C, H, W) = ({self.in_channels}, H, W) "
+                f"(channels first), got per-sample shape {input_shape}. Flat inputs need a "
+                "Reshape layer first, e.g. Reshape((1, 28, 28)) for MNIST."
+            )
+        C, H, W = input_shape
+        if C != self.in_channels:
+            raise ValueError(f"Conv2D expects {self.in_channels} input channel"
+                             f"{'s' if self.in_channels > 1 else ''}, got {C} (image shape "
+                             f"{input_shape}, channels first).")
+        p = self.padding
+        if self.kh > H + 2 * p or self.kw > W + 2 * p:
+            raise ValueError(f"Conv2D: the {self.kh}×{self.kw} kernel is larger than the "
+                             f"padded input, {H + 2 * p}×{W + 2 * p} ({H}×{W} with padding "
+                             f"{p}).")
+        return (self.out_channels, conv_output_size(H, self.kh, self.stride, p),
+                conv_output_size(W, self.kw, self.stride, p))
+
+    # --- forward and backward ---------------------------------------------------
+    def forward(self, x, training=False):
+        if x.ndim != 4:
+            raise ValueError(
+                f"Conv2D expects a batch of shape (m, C, H, W) = (m, {self.in_channels}, H, W) "
+                f"(channels first), got an array of shape {x.shape}. Flat inputs need a "
+                "Reshape layer first, e.g. Reshape((1, 28, 28)) for MNIST."
+            )
+        F, OH, OW = self.output_shape(x.shape[1:])
+        m = x.shape[0]
+        cols = im2col(x, self.kh, self.kw, self.stride, self.padding)   # (m, C·kh·kw, OH·OW)
+        z = np.matmul(self.W.reshape(F, -1), cols)                       # (m, F, OH·OW)
+        z += self.b[:, None]
+        z = z.reshape(m, F, OH, OW)
+        a = self.activation.forward(z)
+        # Keep the patches for backward while training; at inference keep only x (the
+        # previous layer holds it anyway) so predicting thousands of images at once does
+        # not hold C·kh·kw copies of each of them. backward rebuilds cols when needed.
+        self.x, self.cols, self.z, self.a = x, (cols if training else None), z, a
+        return a
+
+    def backward(self, dA, dA_is_delta: bool = False):
+        """Return dX (or None for the first layer while training, see ``skip_input_gradient``)."""
+        m, F = dA.shape[0], self.out_channels
+        delta = dA if dA_is_delta else self.activation.backward(dA, self.z, self.a)
+        delta = delta.reshape(m, F, -1)                                  # (m, F, OH·OW)
+        cols = self.cols
+        if cols is None:     # forward ran with training=False (e.g. a saliency map)
+            cols = im2col(self.x, self.kh, self.kw, self.stride, self.padding)
+        # dW: one (F, C·kh·kw) product per image, summed over the batch, then ÷ m.
+        np.sum(np.matmul(delta, cols.transpose(0, 2, 1)), axis=0, out=self.dW.reshape(F, -1))
+        self.dW /= m
+        np.sum(delta, axis=(0, 2), out=self.db)
+        self.db /= m
+        if self.skip_input_gradient:
+            return None
+        dcols = np.matmul(self.W.reshape(F, -1).T, delta)               # (m, C·kh·kw, OH·OW)
+        return col2im(dcols, self.x.shape, self.kh, self.kw, self.stride, self.padding)
+
+    # --- description ------------------------------------------------------------
+    def get_config(self):
+        kernel = self.kh if self.kh == self.kw else [self.kh, self.kw]
+        return {"type": "Conv2D", "in_channels": self.in_channels,
+                "out_channels": self.out_channels, "kernel_size": kernel,
+                "stride": self.stride, "padding": self.padding,
+                "activation": self.activation.name, "init": self.init}

@@ -1,0 +1,333 @@
+"""The Training page in Streamlit's AppTest: train a tiny network on generated data and see
+the history, charts and model appear; stop a run; refuse a second one; report a diverging
+learning rate with a suggestion; refuse runs over the limits; refuse malformed uploads
+and keep the previous model; run seed 003's learning-rate study.
+
+The run trains on a worker thread, so after clicking Start the tests poll with
+``at.run()`` until the trainer says it has ended (with a timeout).
+"""
+
+import importlib.util
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nncore import Dense, Network
+from nncore.serialization import save
+from nncore.spec import LayerSpec, RunSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "training.py")
+TIMEOUT = 25
+
+
+def _spec(**changes) -> dict:
+    spec = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
+                   hidden=[LayerSpec(8)], optimizer={"name": "sgd", "lr": 0.5},
+                   batch_size=32, epochs=2, seed=0)
+    for k, v in changes.items():
+        setattr(spec, k, v)
+    return spec.validate().to_dict()
+
+
+def _app(spec: dict) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=20)
+    at.session_state["spec"] = spec
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def _run_until_ended(at: AppTest) -> None:
+    end = time.monotonic() + TIMEOUT
+    while time.monotonic() < end:
+        trainer = at.session_state["trainer"]
+        if trainer is not None and not trainer.progress().active:
+            break
+        time.sleep(0.1)
+        at.run()
+    else:
+        pytest.fail("the run did not end in time")
+    at.run()
+    assert not at.exception, at.exception
+
+
+def _model_bytes(n_inputs=2, n_out=2, seed=0) -> bytes:
+    net = Network([Dense(n_inputs, 4, "relu"), Dense(4, n_out, "softmax")], seed=seed)
+    buffer = io.BytesIO()
+    save(net, buffer)
+    return buffer.getvalue()
+
+
+def _page_module():
+    """The page's functions without running it (its body runs only as __main__)."""
+    spec = importlib.util.spec_from_file_location("training_page", PAGE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------------ training
+def test_train_a_tiny_network_and_see_history_charts_and_model():
+    at = _app(_spec())
+    assert "No run yet" in _texts(at.info)
+    assert at.session_state["model"] is None
+    at.button(key="training_start").click().run()
+    _run_until_ended(at)
+
+    trainer = at.session_state["trainer"]
+    p = trainer.progress()
+    assert p.state == "finished" and p.epoch == 2
+    assert len(p.history["train_loss"]) == 2 and len(p.history["val_loss"]) == 2
+    assert "Finished 2 epochs" in _texts(at.success)
+    assert not at.error
+    model = at.session_state["model"]
+    assert model is trainer.network and model.metadata["history"]["epoch"] == [1, 2]
+    assert model.metadata["spec"]["epochs"] == 2
+    # loss, accuracy, batch loss, live boundary, confusion, per class, test boundary
+    assert len(at.get("plotly_chart")) >= 7
+    labels = [m.label for m in at.metric]
+    assert "Samples / second" in labels and "Accuracy (test set)" in labels
+    assert at.progress[0].value == 100
+
+
+def test_stop_ends_the_run_and_keeps_its_network():
+    at = _app(_spec(epochs=5000, batch_size=1))
+    at.button(key="training_start").click().run()
+    assert at.session_state["trainer"].progress().active
+    assert not at.button(key="training_stop").disabled
+    at.button(key="training_stop").click().run()
+    _run_until_ended(at)
+    p = at.session_state["trainer"].progress()
+    assert p.state == "stopped" and p.epoch < 5000
+    assert "stopped by the user" in _texts(at.info)
+    assert at.session_state["model"] is at.session_state["trainer"].network
+
+
+def test_a_second_start_is_refused_while_a_run_goes_on():
+    at = _app(_spec(epochs=5000, batch_size=1))
+    at.button(key="training_start").click().run()
+    first = at.session_state["trainer"]
+    at.button(key="training_start").click().run()
+    assert "already in progress" in _texts(at.error)
+    assert at.session_state["trainer"] is first
+    at.button(key="training_pause").click().run()
+    assert first.progress().state == "paused"
+    assert at.button(key="training_pause").label == "Resume"
+    at.button(key="training_pause").click().run()
+    assert first.progress().state == "running"
+    at.button(key="training_stop").click().run()
+    _run_until_ended(at)
+
+
+def test_diverging_learning_rate_is_explained_with_a_suggestion():
+    # squared error on a linear output with lr 10: the loss is inf within a few batches
+    at = _app(_spec(loss="mse", output_activation="linear", optimizer={"name": "sgd", "lr": 10.0},
+                    epochs=20))
+    at.button(key="training_start").click().run()
+    _run_until_ended(at)
+    assert at.session_state["trainer"].progress().state == "diverged"
+    errors = _texts(at.error)
+    assert "diverged" in errors and "try 1" in errors
+    assert at.session_state["model"] is None          # no good epoch: nothing replaced
+    at.button(key="training_use_suggested").click().run()
+    assert at.session_state["spec"]["optimizer"]["lr"] == 1.0
+    assert "learning rate is now 1" in _texts(at.success)
+
+
+def test_a_run_over_the_limits_is_refused_before_it_starts():
+    at = _app(_spec(hidden=[LayerSpec(1024), LayerSpec(1024)], epochs=10_000))
+    at.button(key="training_start").click().run()
+    assert "too large for the shared demo" in _texts(at.error)
+    assert at.session_state["trainer"] is None
+
+
+# ------------------------------------------------------------------ model files
+def test_malformed_uploads_are_refused_and_the_model_kept():
+    at = _app(_spec())
+    previous = Network([Dense(2, 3, "relu"), Dense(3, 2, "softmax")], seed=1)
+    at.session_state["model"] = previous
+    at.run()
+    good = _model_bytes()
+    pickled = io.BytesIO()
+    np.savez(pickled, **{"model.json": np.array([{"evil": 1}], dtype=object)})
+    cases = {
+        "notes.txt": b"this is not a model",
+        "truncated.npz": good[: len(good) // 2],
+        "pickled.npz": pickled.getvalue(),
+        "wide.npz": _model_bytes(n_inputs=784, n_out=10),
+    }
+    expected = {"notes.txt": "not an nncore model", "truncated.npz": "truncated or corrupted",
+                "pickled.npz": "pickled Python objects", "wide.npz": "784 input features"}
+    for name, content in cases.items():
+        at.file_uploader(key="training_upload").set_value((name, content,
+                                                           "application/octet-stream"))
+        at.run()
+        assert not at.exception
+        errors = _texts(at.error)
+        assert expected[name] in errors and "current model is unchanged" in errors, (name, errors)
+        assert at.session_state["model"] is previous, name
+
+    at.file_uploader(key="training_upload").set_value(("good.npz", good, "application/octet-stream"))
+    at.run()
+    assert "Loaded good.npz" in _texts(at.success)
+    assert at.session_state["model"] is not previous
+    assert at.session_state["model"].n_inputs == 2
+
+
+def test_upload_checks_work_without_a_browser():
+    page = _page_module()
+
+    class Data:
+        name, n_features, n_classes = "moons", 2, 2
+
+    net, problem = page.accept_upload(_model_bytes(), "ok.npz", Data)
+    assert net is not None and problem is None
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("model.json.npy", b"\x93NUMPY garbage")
+    for content in (b"", b"PK\x03\x04", buffer.getvalue(), _model_bytes(n_out=3)):
+        net, problem = page.accept_upload(content, "bad.npz", Data)
+        assert net is None and problem.startswith("That file was not loaded")
+
+
+def test_download_offers_the_current_model():
+    at = _app(_spec())
+    at.button(key="training_start").click().run()
+    _run_until_ended(at)
+    buttons = at.get("download_button")
+    assert len(buttons) == 1 and "Download nncore-moons.npz" in buttons[0].proto.label
+
+
+# ------------------------------------------------------------------ experiments
+def test_learning_rate_study_runs_from_the_page():
+    at = _app(_spec(epochs=15, batch_size=None))
+    at.session_state["training_tabs"] = "Experiments"
+    at.run()
+    at.button(key="training_study_start").click().run()
+    task = at.session_state["training_experiment"]
+    end = time.monotonic() + TIMEOUT
+    while task.progress().active and time.monotonic() < end:
+        time.sleep(0.1)
+        at.run()
+    at.run()
+    assert not at.exception
+    result = task.progress().result
+    assert task.progress().state == "finished"
+    assert sorted(result["curves"]) == [0.1, 0.2, 0.3, 0.5, 1.0, 2.0]
+    assert all(len(c) == 15 for c in result["curves"].values())
+    assert len(at.get("plotly_chart")) >= 1 and len(at.dataframe) >= 1
+
+
+def test_sklearn_crosscheck_runs_from_the_page():
+    at = _app(_spec(epochs=10, batch_size=None))
+    at.session_state["training_tabs"] = "Experiments"
+    at.run()
+    at.button(key="training_cross_start").click().run()
+    task = at.session_state["training_experiment"]
+    end = time.monotonic() + TIMEOUT
+    while task.progress().active and time.monotonic() < end:
+        time.sleep(0.1)
+        at.run()
+    at.run()
+    assert not at.exception and task.progress().state == "finished"
+    result = task.progress().result
+    assert len(result["nncore"]["loss"]) == 10 and len(result["sklearn"]["loss"]) == 10
+    assert result["settings"]["solver"] == "sgd" and result["settings"]["momentum"] == 0.0
+    assert result["settings"]["hidden_layer_sizes"] == [8]
+    table = at.dataframe[-1].value
+    assert list(table["trained by"]) == ["nncore", "scikit-learn MLPClassifier"]
+
+
+def test_xor_outputs_table():
+    spec = RunSpec(data={"name": "xor"}, hidden=[LayerSpec(3, "tanh", init="uniform-0.5")],
+                   loss="mse", output_activation="tanh", output_init="uniform-0.5",
+                   separate_activations=True, optimizer={"name": "sgd", "lr": 0.1},
+                   batch_size=1, epochs=200, shuffle=False, seed=2).to_dict()
+    at = _app(spec)
+    at.button(key="training_start").click().run()
+    _run_until_ended(at)
+    tables = [d.value for d in at.dataframe if "network output" in d.value.columns]
+    assert tables, "the XOR table is shown"
+    table = tables[0]
+    assert list(table["target"]) == [0, 1, 1, 0] and len(table) == 4
+
+
+def test_image_data_shows_the_gallery_weights_histograms_and_dead_units():
+    spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(16)], batch_size=64, epochs=1,
+                   seed=0).to_dict()
+    at = _app(spec)
+    at.button(key="training_start").click().run()
+    _run_until_ended(at)
+    assert "Misclassified test images" in "\n".join(m.value for m in at.markdown)
+    assert len(at.get("image")) >= 1                 # the gallery of wrong digits
+    at.session_state["training_tabs"] = "Inside the network"
+    at.run()
+    assert not at.exception and not at.error
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 3 + 3                      # live charts + weights, dead units, histograms
+    assert any("ReLU units output 0" in c.value for c in at.caption)
+
+
+def test_the_sidebar_follows_the_run_from_any_page():
+    """The app frame (here on the Home page) shows the run's epoch and, when it ends, hands
+    the trained network on to the session's model. (AppTest's switch_page runs a page
+    without the frame, and a second run of app.py in one AppTest comes back with an empty
+    sidebar, so each check is a fresh first run with the run in its session state.)"""
+    from nncore.background import BackgroundTrainer, SessionToken
+    from nncore.run import build_for, load_spec_data
+
+    spec = RunSpec.from_dict(_spec(epochs=50, batch_size=1))
+    data = load_spec_data(spec)
+    token = SessionToken()
+    gate = __import__("threading").Event()
+
+    def hold(event):          # keep the run going until the first check has been made
+        if event.kind == "epoch_end" and event.epoch == 1:
+            gate.wait(TIMEOUT)
+
+    trainer = BackgroundTrainer(build_for(spec, data), data.X_train, data.y_train, owner=token,
+                                on_event=hold, meta={"spec": spec.to_dict()}, epochs=50,
+                                batch_size=1).start()
+
+    def frame():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=20)
+        for key, value in (("spec", spec.to_dict()), ("training_owner", token),
+                           ("trainer", trainer)):
+            at.session_state[key] = value
+        at.run()
+        assert not at.exception
+        return at, "\n".join(m.value for m in at.sidebar.markdown)
+
+    at, sidebar = frame()
+    assert "**Training:** epoch" in sidebar and "(running)" in sidebar
+    assert at.session_state["model"] is None
+    gate.set()
+    assert trainer.join(TIMEOUT)
+    at, sidebar = frame()
+    assert "**Training:** epoch 50/50 (finished)" in sidebar
+    assert at.session_state["model"] is trainer.network
+    assert trainer.network.metadata["spec"]["epochs"] == 50
+
+
+def test_dropping_the_session_stops_its_run():
+    import gc
+
+    at = _app(_spec(epochs=5000, batch_size=1))
+    at.button(key="training_start").click().run()
+    trainer = at.session_state["trainer"]
+    assert trainer.progress().active
+    del at                       # the session and its state go away (as when a tab closes)
+    gc.collect()
+    assert trainer.join(TIMEOUT), "the worker must end with its session"
+    p = trainer.progress()
+    assert p.state == "stopped" and "session ended" in p.message

@@ -1,0 +1,227 @@
+"""The background trainer and task without Streamlit: start, pause, resume, stop, one run
+per trainer, owner gone → stop, diverged and failed states, independent model copies."""
+
+import gc
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from nncore import Dense, Network
+from nncore.background import BackgroundTask, BackgroundTrainer, SessionToken
+
+TIMEOUT = 20
+
+
+def _data(n=256, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    return X, y
+
+
+def _net(seed=0, lr=0.1, loss="softmax_cross_entropy", out_act="softmax", width=16):
+    return Network([Dense(4, width, "relu"), Dense(width, 2, out_act)], loss=loss,
+                   optimizer={"name": "sgd", "lr": lr}, seed=seed)
+
+
+def _wait(predicate, timeout=TIMEOUT):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _slow(delay=0.002):
+    """An on_event hook that makes each batch take a little while (so the test can act)."""
+    def hook(event):
+        if event.kind == "batch_end":
+            time.sleep(delay)
+    return hook
+
+
+def test_runs_to_the_end_and_reports_progress():
+    X, y = _data()
+    tr = BackgroundTrainer(_net(), X, y, validation=(X[:64], y[:64]), epochs=3, batch_size=32)
+    assert tr.progress().state == "idle"
+    tr.start()
+    assert tr.join(TIMEOUT)
+    p = tr.progress()
+    assert p.state == "finished" and p.epoch == 3 and p.fraction == 1.0
+    assert len(p.history["train_loss"]) == 3 and len(p.history["val_accuracy"]) == 3
+    assert "batch_loss" not in p.history
+    assert len(p.batch_loss) == 3 * 8 and p.batch_loss[0][0] == 1
+    assert p.samples_per_second > 0 and p.eta_seconds == 0.0
+    assert tr.claim_result() is not None and tr.claim_result() is None   # handed on once
+
+
+def test_second_start_raises():
+    X, y = _data()
+    tr = BackgroundTrainer(_net(), X, y, epochs=1, batch_size=64).start()
+    with pytest.raises(RuntimeError):
+        tr.start()
+    assert tr.join(TIMEOUT)
+
+
+def test_pause_holds_progress_and_resume_continues():
+    X, y = _data()
+    tr = BackgroundTrainer(_net(), X, y, epochs=200, batch_size=16, on_event=_slow())
+    tr.start()
+    assert _wait(lambda: len(tr.progress().batch_loss) >= 3)
+    tr.pause()
+    assert tr.progress().state == "paused"
+    time.sleep(0.15)                       # the batch in flight (if any) finishes
+    before = tr.progress().batch_loss[-1][0]
+    time.sleep(0.4)
+    p = tr.progress()
+    assert p.state == "paused" and p.batch_loss[-1][0] == before, "no progress while paused"
+    assert tr.claim_result() is None                          # nothing to hand on yet
+    tr.resume()
+    assert tr.progress().state == "running"
+    assert _wait(lambda: tr.progress().batch_loss[-1][0] > before)
+    tr.stop()
+    assert tr.join(TIMEOUT)
+    assert tr.progress().state == "stopped"
+
+
+def test_stop_ends_the_run_early_and_stop_while_paused_too():
+    X, y = _data()
+    tr = BackgroundTrainer(_net(), X, y, epochs=500, batch_size=16, on_event=_slow())
+    tr.start()
+    assert _wait(lambda: tr.progress().epoch >= 1)
+    tr.stop()
+    assert tr.join(TIMEOUT)
+    p = tr.progress()
+    assert p.state == "stopped" and p.epoch < 500 and p.message == "stopped by the user"
+
+    tr = BackgroundTrainer(_net(), X, y, epochs=500, batch_size=16, on_event=_slow())
+    tr.start()
+    assert _wait(lambda: len(tr.progress().batch_loss) >= 2)
+    tr.pause()
+    tr.stop()                              # a paused run wakes up to notice the stop
+    assert tr.join(TIMEOUT)
+    assert tr.progress().state == "stopped"
+
+
+def test_owner_gone_stops_the_run():
+    X, y = _data()
+    owner = SessionToken()
+    tr = BackgroundTrainer(_net(), X, y, owner=owner, epochs=10_000, batch_size=16,
+                           on_event=_slow(0.001))
+    tr.start()
+    assert _wait(lambda: len(tr.progress().batch_loss) >= 2)
+    assert tr.alive
+    del owner                              # the session's state is dropped
+    gc.collect()
+    assert tr.join(TIMEOUT), "the worker must end when its owner is gone"
+    p = tr.progress()
+    assert p.state == "stopped" and "session ended" in p.message
+    assert p.epoch < 10_000
+
+
+def test_diverged_state_keeps_last_good_weights_and_suggests_a_rate():
+    X, y = _data()
+    # squared error on a linear output with lr 10: the loss reaches inf within a few batches
+    net = Network([Dense(4, 16, "relu"), Dense(16, 2, "linear")], loss="mse_sum",
+                  optimizer={"name": "sgd", "lr": 10.0}, seed=0)
+    initial = [p.copy() for _, p, _ in net.parameters()]
+    tr = BackgroundTrainer(net, X, y, epochs=50, batch_size=32).start()
+    assert tr.join(TIMEOUT)
+    p = tr.progress()
+    assert p.state == "diverged", p
+    assert p.suggested_lr == pytest.approx(1.0)
+    assert "learning rate 10 is too large" in p.message and "try 1" in p.message
+    assert p.epoch == 0 and p.eta_seconds is None
+    for (_, w, _), w0 in zip(tr.network.parameters(), initial):
+        np.testing.assert_array_equal(w, w0)      # back to the last good (initial) weights
+    assert tr.claim_result().state == "diverged"
+
+
+def test_failed_state_has_a_message():
+    X, y = _data()
+    y_bad = y.copy()
+    y_bad[0] = 7                            # a label the 2-output network cannot have
+    tr = BackgroundTrainer(_net(), X, y_bad, epochs=2, batch_size=32).start()
+    assert tr.join(TIMEOUT)
+    p = tr.progress()
+    assert p.state == "failed"
+    assert p.message.startswith("Training failed: ") and "Labels must lie in 0" in p.message
+
+
+def test_model_copy_is_independent_of_further_training():
+    X, y = _data()
+    tr = BackgroundTrainer(_net(), X, y, epochs=300, batch_size=16, on_event=_slow(0.001))
+    tr.start()
+    assert _wait(lambda: tr.progress().epoch >= 1)
+    copy = tr.model_copy()
+    frozen = [p.copy() for _, p, _ in copy.parameters()]
+    assert _wait(lambda: tr.progress().epoch >= 3)
+    tr.stop()
+    assert tr.join(TIMEOUT)
+    for (_, p, _), saved in zip(copy.parameters(), frozen):
+        np.testing.assert_array_equal(p, saved)      # the copy did not move…
+    moved = any(not np.array_equal(a, b) for (_, a, _), (_, b, _)
+                in zip(copy.parameters(), tr.network.parameters()))
+    assert moved                                     # …while the trained network did
+    assert copy.predict(X).shape == (len(X),)
+
+
+def test_pause_when_the_run_has_just_ended_is_harmless():
+    X, y = _data()
+    tr = BackgroundTrainer(_net(), X, y, epochs=1, batch_size=256).start()
+    assert tr.join(TIMEOUT)
+    tr.pause()
+    tr.resume()
+    assert tr.progress().state == "finished"
+
+
+# ------------------------------------------------------------------ BackgroundTask
+def test_task_reports_and_finishes():
+    def job(report, control):
+        for i in range(5):
+            report((i + 1) / 5, f"step {i + 1}", {"done": i + 1})
+        return "result"
+    task = BackgroundTask(job).start()
+    assert task.join(TIMEOUT)
+    p = task.progress()
+    assert p.state == "finished" and p.result == "result" and p.fraction == 1.0
+    assert p.partial == {"done": 5}
+
+
+def test_task_stop_owner_and_failure():
+    started = threading.Event()
+
+    def job(report, control):
+        started.set()
+        n = 0
+        while not control.stopped:
+            n += 1
+            report(0.5, partial=n)
+            time.sleep(0.005)
+        return n
+
+    task = BackgroundTask(job).start()
+    assert started.wait(TIMEOUT)
+    task.stop()
+    assert task.join(TIMEOUT)
+    assert task.progress().state == "stopped" and task.progress().result >= 1
+
+    owner = SessionToken()
+    started.clear()
+    task = BackgroundTask(job, owner=owner).start()
+    assert started.wait(TIMEOUT)
+    del owner
+    gc.collect()
+    assert task.join(TIMEOUT)
+    assert "session ended" in task.progress().message
+
+    def broken(report, control):
+        raise ValueError("no data")
+    task = BackgroundTask(broken).start()
+    assert task.join(TIMEOUT)
+    assert task.progress().state == "failed" and "no data" in task.progress().message
+    with pytest.raises(RuntimeError):
+        task.start()
