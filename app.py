@@ -2,7 +2,8 @@
 
 ``streamlit run app.py``. This file sets the page up, gives a new session its defaults,
 shows the current data set and network in the sidebar, and routes to one file per page
-in ``pages/`` with ``st.navigation``.
+in ``app_pages/`` with ``st.navigation`` (not ``pages/``: Streamlit would serve a folder
+of that name as an old-style multipage app on a freshly started server).
 """
 
 import streamlit as st
@@ -15,11 +16,11 @@ shared.apply_link_once()   # a shared link sets up the session before anything e
 shared.sync_link()         # …and the address bar mirrors the setup from then on
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/dataset.py", title="Dataset", icon="📊", url_path="dataset"),
-    st.Page("pages/architecture.py", title="Architecture", icon="🧱", url_path="architecture"),
-    st.Page("pages/training.py", title="Training", icon="📈", url_path="training"),
-    st.Page("pages/inference.py", title="Inference", icon="✏️", url_path="inference"),
+    st.Page("app_pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("app_pages/dataset.py", title="Dataset", icon="📊", url_path="dataset"),
+    st.Page("app_pages/architecture.py", title="Architecture", icon="🧱", url_path="architecture"),
+    st.Page("app_pages/training.py", title="Training", icon="📈", url_path="training"),
+    st.Page("app_pages/inference.py", title="Inference", icon="✏️", url_path="inference"),
 ]
 page = st.navigation(PAGES)
 

@@ -1,6 +1,6 @@
 """What the Inference page computes and draws, without Streamlit.
 
-The page (``pages/inference.py``) stays a thin layer of widgets; everything here is plain
+The page (``app_pages/inference.py``) stays a thin layer of widgets; everything here is plain
 NumPy and Plotly, so it can be tested and reused on its own:
 
 * ``model_info`` — what a network expects (input width, image shape, class names), read

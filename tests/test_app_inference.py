@@ -30,7 +30,7 @@ import shared
 from nncore.vision import canvas_to_digits8, canvas_to_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = "pages/inference.py"
+PAGE = "app_pages/inference.py"
 CANVAS_KEY = "inference_canvas_0"   # the canvas's key until "Clear" is pressed
 TIMEOUT = 60
 

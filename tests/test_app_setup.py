@@ -57,7 +57,7 @@ def ok(at: AppTest) -> AppTest:
 
 
 def goto(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"pages/{page}.py").run()
+    at.switch_page(f"app_pages/{page}.py").run()
     return ok(at)
 
 

@@ -217,9 +217,8 @@ def _bind(key, value):
 
 
 # ------------------------------------------------------------------ the page
-# The frame (app.py) normally does this, but Streamlit runs a file in pages/ directly, without
-# app.py, until some session has run app.py's st.navigation (a fresh server opened at a page's
-# address; AppTest after switch_page), so the page makes sure of it too.
+# The frame (app.py) normally does this; AppTest's switch_page runs a page without app.py,
+# so the page makes sure of it too (both calls do nothing the second time).
 shared.init_state()
 shared.apply_link_once()
 shared.sync_link()

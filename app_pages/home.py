@@ -11,9 +11,8 @@ def _load(name: str) -> None:
     st.session_state["home_loaded"] = name
 
 
-# The frame (app.py) normally does this, but Streamlit runs a file in pages/ directly, without
-# app.py, until some session has run app.py's st.navigation (a fresh server opened at a page's
-# address; AppTest after switch_page), so the page makes sure of it too.
+# The frame (app.py) normally does this; AppTest's switch_page runs a page without app.py,
+# so the page makes sure of it too (both calls do nothing the second time).
 shared.init_state()
 shared.apply_link_once()
 shared.sync_link()
@@ -24,15 +23,15 @@ st.write("Build a neural network whose every line of math is NumPy you can read,
          "one page each — the sidebar always shows where you are:")
 
 steps = [
-    ("pages/dataset.py", "1 · Dataset", "📊",
+    ("app_pages/dataset.py", "1 · Dataset", "📊",
      "Pick MNIST, Fashion-MNIST, the small 8×8 digits or a 2-D toy set (moons, circles, XOR, "
      "spiral, clusters), set its size, noise and splits, and look at it."),
-    ("pages/architecture.py", "2 · Architecture", "🧱",
+    ("app_pages/architecture.py", "2 · Architecture", "🧱",
      "Stack hidden layers, choose activations, loss and optimizer, and read the forward and "
      "backward equations of exactly that network."),
-    ("pages/training.py", "3 · Training", "📈",
+    ("app_pages/training.py", "3 · Training", "📈",
      "Train it and watch loss and accuracy, curve by curve."),
-    ("pages/inference.py", "4 · Inference", "✏️",
+    ("app_pages/inference.py", "4 · Inference", "✏️",
      "Draw a digit or pick a test image and see what the network answers, and why."),
 ]
 cols = st.columns(4)
@@ -55,8 +54,8 @@ if "home_loaded" in st.session_state:
     st.success(f"Loaded **{title}**. Next: look at it on the Architecture page, or train it.",
                icon="✅")
     c1, c2, _ = st.columns([1, 1, 3])
-    c1.page_link("pages/architecture.py", label="Architecture", icon="🧱")
-    c2.page_link("pages/training.py", label="Training", icon="📈")
+    c1.page_link("app_pages/architecture.py", label="Architecture", icon="🧱")
+    c2.page_link("app_pages/training.py", label="Training", icon="📈")
 for name, preset in PRESETS.items():
     with st.container(border=True):
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
