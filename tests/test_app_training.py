@@ -22,7 +22,7 @@ from nncore.serialization import save
 from nncore.spec import LayerSpec, RunSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "training.py")
+PAGE = str(ROOT / "app_pages" / "training.py")
 TIMEOUT = 25
 
 
