@@ -14,7 +14,6 @@ NumPy and Plotly, so it can be tested and reused on its own:
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 
@@ -349,15 +348,8 @@ def load_uploaded_model(uploaded):
         data = uploaded.getvalue() if hasattr(uploaded, "getvalue") else bytes(uploaded)
     except Exception:  # noqa: BLE001
         return None, f"{name} could not be read."
-    if not data:
-        return None, f"{name} is empty: it is not a saved model."
-    if not data.startswith(b"PK"):   # an .npz is a zip archive, and every zip starts so
-        return None, (f"{name} is not a saved model: a model file (.npz) is a zip archive of "
-                      "arrays, and this file is not one.")
     try:
-        source = io.BytesIO(data)
-        source.name = name
-        network = load(source)
+        network = load(data, name=name)
     except ModelFileError as exc:
         return None, f"This is not a model the app can use. {exc}"
     except Exception as exc:  # noqa: BLE001 — anything else a hostile file can trigger

@@ -209,11 +209,8 @@ class _Reader:
                 return False
             self.note(f"{what} should be 1 or 0, not {_shown(value)}; the default was used.")
             return default
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number):
+        number = _finite_number(value)
+        if number is None:
             self.note(f"{what} should be a number, not {_shown(value)}; the default "
                       f"({_default_text(default)}) was used.")
             return default
@@ -352,15 +349,21 @@ def spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
                                      "default setup was used."]
 
 
+def _finite_number(value: str) -> float | None:
+    """The number a link's text spells, or None for text that is not a finite number."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _data_param(r: _Reader, key: str, pname: str, spec: ParamSpec, value: str):
     """One data-set parameter through ``ParamSpec``: parsed, checked, clamped, noted."""
     if value.lower() in ("", "none") and spec.default is None:
         return None
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number):
+    number = _finite_number(value)
+    if number is None:
         r.note(f"{key} should be a number, not {_shown(value)}; the default "
                f"({_default_text(spec.default)}) was used.")
         return None

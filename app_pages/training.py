@@ -144,10 +144,8 @@ def model_fits(network, dataset) -> str | None:
 def accept_upload(data: bytes, filename: str, dataset):
     """Read an uploaded model. Returns (network, None) or (None, a sentence saying why
     not). Never unpickles: ``nncore.load`` reads with allow_pickle=False."""
-    source = io.BytesIO(data)
-    source.name = filename or "the uploaded file"
     try:
-        network = load(source)
+        network = load(data, name=filename or "the uploaded file")
     except ModelFileError as exc:
         return None, f"That file was not loaded: {exc}"
     except Exception as exc:   # anything unforeseen in a hostile file is still a refusal
@@ -720,18 +718,13 @@ def main() -> None:
     st.subheader("What the network learned")
     tabs = st.tabs(["Results", "Inside the network", "Experiments"], key="training_tabs",
                    on_change="rerun")
-    with tabs[0]:
-        if tabs[0].open:
-            model = _analysis_model(dataset)
-            if model is not None:
-                a = _cached("analysis", (model, dataset), lambda: _analysis(model, dataset))
-                results_tab(model, dataset, a)
-    with tabs[1]:
-        if tabs[1].open:
-            model = _analysis_model(dataset)
-            if model is not None:
-                a = _cached("analysis", (model, dataset), lambda: _analysis(model, dataset))
-                inside_tab(model, dataset, a)
+    for tab, draw in ((tabs[0], results_tab), (tabs[1], inside_tab)):
+        with tab:
+            if tab.open:   # a closed tab costs nothing
+                model = _analysis_model(dataset)
+                if model is not None:
+                    a = _cached("analysis", (model, dataset), lambda: _analysis(model, dataset))
+                    draw(model, dataset, a)
     with tabs[2]:
         if tabs[2].open:
             experiments_tab(dataset)

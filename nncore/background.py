@@ -61,7 +61,51 @@ class Progress:
         return self.state in ("running", "paused")
 
 
-class BackgroundTrainer:
+class _Worker:
+    """What every background job shares: one worker thread, a ``TrainingControl`` to stop
+    it, a lock around its progress record, and the weak reference to its owner."""
+
+    def __init__(self, owner, progress):
+        self._owner = weakref.ref(owner) if owner is not None else None
+        self.control = TrainingControl()
+        self._lock = threading.Lock()
+        self._progress = progress
+        self._thread: threading.Thread | None = None
+
+    def _launch(self, name: str):
+        if self._thread is not None:
+            raise RuntimeError("This job has already been started; make a new one.")
+        self._set(state="running")
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self.control.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker; True if it has finished."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _set(self, **changes):
+        with self._lock:
+            for k, v in changes.items():
+                setattr(self._progress, k, v)
+
+    def _owner_gone(self) -> bool:
+        return self._owner is not None and self._owner() is None
+
+    def _run(self):
+        raise NotImplementedError
+
+
+class BackgroundTrainer(_Worker):
     """One training run on a worker thread.
 
     Parameters
@@ -80,25 +124,17 @@ class BackgroundTrainer:
         self._X, self._y, self._validation = X, y, validation
         self._fit_kwargs = fit_kwargs
         self._on_event = on_event
-        self._owner = weakref.ref(owner) if owner is not None else None
-        self.control = TrainingControl()
-        self._lock = threading.Lock()
-        self._progress = Progress("idle", epochs=int(fit_kwargs.get("epochs", 10)))
+        super().__init__(owner, Progress("idle", epochs=int(fit_kwargs.get("epochs", 10))))
         self._batch_loss: list[tuple[int, float]] = []
         self._stride = 1
         self._step = 0
-        self._thread: threading.Thread | None = None
         self._claimed = False
         self.started_at: float | None = None
 
     # ------------------------------------------------------------------ control
     def start(self) -> "BackgroundTrainer":
-        if self._thread is not None:
-            raise RuntimeError("This run has already been started; make a new trainer.")
-        self._set(state="running")
+        self._launch("nncore-trainer")
         self.started_at = time.time()
-        self._thread = threading.Thread(target=self._run, name="nncore-trainer", daemon=True)
-        self._thread.start()
         return self
 
     def pause(self):
@@ -114,20 +150,6 @@ class BackgroundTrainer:
             if self._progress.state == "paused":
                 self.control.resume()
                 self._progress.state = "running"
-
-    def stop(self):
-        self.control.stop()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the worker; True if it has finished."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     # ------------------------------------------------------------------ reading
     def progress(self, batch_loss: bool = True) -> Progress:
@@ -160,14 +182,6 @@ class BackgroundTrainer:
         return self.progress()
 
     # ------------------------------------------------------------------ worker
-    def _set(self, **changes):
-        with self._lock:
-            for k, v in changes.items():
-                setattr(self._progress, k, v)
-
-    def _owner_gone(self) -> bool:
-        return self._owner is not None and self._owner() is None
-
     def _callback(self, event):
         if self._owner_gone():
             self.control.stop()
@@ -228,7 +242,7 @@ class TaskProgress:
         return self.state == "running"
 
 
-class BackgroundTask:
+class BackgroundTask(_Worker):
     """Any long job on a worker thread: ``fn(report, control) -> result``.
 
     ``report(fraction, message=None, partial=None)`` publishes progress (and checks that
@@ -239,45 +253,19 @@ class BackgroundTask:
 
     def __init__(self, fn: Callable, *, owner=None, meta: dict | None = None):
         self._fn = fn
-        self._owner = weakref.ref(owner) if owner is not None else None
         self.meta = dict(meta or {})
-        self.control = TrainingControl()
-        self._lock = threading.Lock()
-        self._progress = TaskProgress("idle")
-        self._thread: threading.Thread | None = None
+        super().__init__(owner, TaskProgress("idle"))
 
     def start(self) -> "BackgroundTask":
-        if self._thread is not None:
-            raise RuntimeError("This job has already been started; make a new one.")
-        self._set(state="running")
-        self._thread = threading.Thread(target=self._run, name="nncore-task", daemon=True)
-        self._thread.start()
+        self._launch("nncore-task")
         return self
-
-    def stop(self):
-        self.control.stop()
-
-    def join(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def progress(self) -> TaskProgress:
         with self._lock:
             return TaskProgress(**self._progress.__dict__)
 
-    def _set(self, **changes):
-        with self._lock:
-            for k, v in changes.items():
-                setattr(self._progress, k, v)
-
     def _report(self, fraction: float, message: str | None = None, partial=None):
-        if self._owner is not None and self._owner() is None:
+        if self._owner_gone():
             self.control.stop()
         changes = {"fraction": max(0.0, min(1.0, float(fraction)))}
         if message is not None:
@@ -290,9 +278,9 @@ class BackgroundTask:
         try:
             result = self._fn(self._report, self.control)
             if self.control.stopped:
-                gone = self._owner is not None and self._owner() is None
                 self._set(state="stopped", result=result,
-                          message="stopped: its session ended" if gone else "stopped by the user")
+                          message="stopped: its session ended" if self._owner_gone()
+                          else "stopped by the user")
             else:
                 self._set(state="finished", result=result, fraction=1.0, message=None)
         except Exception as exc:   # the UI shows the sentence; nothing escapes the thread

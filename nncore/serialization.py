@@ -70,11 +70,16 @@ def network_from_config(config: dict):
         raise ModelFileError(f"The model description is invalid: {exc}") from None
 
 
-def load(source):
-    """Read a network saved by ``Network.save`` from a path, bytes or a file object."""
+def load(source, name: str | None = None):
+    """Read a network saved by ``Network.save`` from a path, bytes or a file object.
+
+    ``name`` is how error messages call the file (an upload's file name, say)."""
     if isinstance(source, (bytes, bytearray)):
+        if not source:
+            raise ModelFileError(f"{name or 'The file'} is empty: it is not a saved model.")
         source = io.BytesIO(source)
-    name = getattr(source, "name", source if isinstance(source, (str, os.PathLike)) else "upload")
+    if name is None:
+        name = getattr(source, "name", source if isinstance(source, (str, os.PathLike)) else "upload")
     corrupted = (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error)
     try:
         loaded = np.load(source, allow_pickle=False)

@@ -321,7 +321,7 @@ def _saved(model) -> bytes:
 
 
 @pytest.mark.parametrize("name, content, expected", [
-    ("junk.npz", b"this is not a zip archive", "is not a saved model"),
+    ("junk.npz", b"this is not a zip archive", "it is not an .npz archive"),
     ("empty.npz", b"", "is empty"),
     ("data.npz", _npz_bytes(X=np.zeros((3, 2)), y=np.zeros(3)), "no model.json"),
     ("pickle.npz", _npz_bytes(obj=np.array([{"a": 1}], dtype=object)), "pickled"),
