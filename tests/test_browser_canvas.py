@@ -225,6 +225,6 @@ def test_a_broken_upload_is_a_sentence_not_a_stack_trace(page, app_url, tmp_path
     bad.write_bytes(b"definitely not a model")
     open_inference(page, app_url)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(bad))
-    expect(page.get_by_text("broken.npz is not a saved model")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("broken.npz is not an nncore model file: it is not an .npz archive")).to_be_visible(timeout=WAIT)
     assert "Traceback" not in page.inner_text("body")
     expect(page.locator(CANVAS)).to_have_count(0)
