@@ -8,6 +8,8 @@ NumPy and Plotly, so it can be tested and reused on its own:
 * ``explain`` — one input through the network: class probabilities, the top answer, every
   hidden layer's activations and the saliency map of the top class;
 * ``predict_all`` — the network's answers on a whole test set (for "only the mistakes");
+* ``conv_feature_maps`` — one input's feature maps after every convolution and pooling
+  layer (the Training page draws them for a CNN, with ``activation_figure``);
 * figure builders — the image the network receives, probabilities, activations, saliency,
   and a decision map for 2-D models.
 """
@@ -163,6 +165,36 @@ def explain(model, x, *, saliency: bool = True) -> Explanation:
             grad = model.input_gradient(x, top)[0]
         grad = np.asarray(grad, dtype=np.float64)
     return Explanation(np.asarray(probs, dtype=np.float64), top, acts, grad)
+
+
+def is_convolutional(model) -> bool:
+    return any(_is_conv(layer) for layer in model.layers)
+
+
+def conv_feature_maps(model, x) -> list[tuple[str, str, np.ndarray]]:
+    """(title, activation name, (C, H, W) maps) for each Conv2D and MaxPool2D layer of
+    ``model`` on one input ``x``; an empty list for a network without them. Layers are
+    numbered as in ``Network.summary``. A Conv2D followed by an ActivationLayer (seed 001
+    style) is shown after that activation, as in ``hidden_layers``; a pooling layer keeps
+    the activation of the maps it pools, so that ``activation_figure`` colours it alike."""
+    outputs = [m["output"] for m in model.feature_maps(x)]
+    layers = model.layers
+    out, act = [], "linear"
+    for i, layer in enumerate(layers):
+        if _is_conv(layer):
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            if isinstance(nxt, ActivationLayer):
+                maps, act = outputs[i + 1], nxt.activation.name
+            else:
+                maps, act = outputs[i], layer.activation.name
+        elif type(layer).__name__ == "MaxPool2D":
+            maps = outputs[i]
+        else:
+            continue
+        c, h, w = maps.shape
+        out.append((f"Layer {i}, {type(layer).__name__}: {c} maps of {h}×{w}", act,
+                    maps.astype(np.float64)))
+    return out
 
 
 def prepare_drawing(image, image_shape) -> np.ndarray | None:

@@ -186,6 +186,15 @@ def per_class_figure(accuracy: np.ndarray, class_names) -> go.Figure:
     return fig
 
 
+def thumbnail(pixels, image_shape, size: int = 84) -> np.ndarray:
+    """One image row (values 0…1) as a uint8 picture for ``st.image``: dark ink on white,
+    each pixel blown up to a square block, so that an 8×8 digit is not drawn as a blur."""
+    h, w = image_shape
+    factor = max(1, size // max(h, w))
+    ink = np.clip(np.asarray(pixels, dtype=np.float64).reshape(h, w), 0, 1)
+    return np.kron((255 * (1 - ink)).astype(np.uint8), np.ones((factor, factor), np.uint8))
+
+
 def mosaic(images: np.ndarray, columns: int = 8, gap: int = 1) -> np.ndarray:
     """Tile (k, h, w) images into one array, each scaled to [-1, 1], NaN between tiles."""
     k, h, w = images.shape

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import streamlit as st
 
+import inference_views
 import shared
 import training_views as views
 from nncore import experiments as ex
@@ -39,6 +40,7 @@ NOTICE = "training_notice"          # (kind, sentence) left by a button's callba
 UPLOAD_SEEN = "training_upload_seen"  # file_id of the last upload handled
 UPLOAD_NOTE = "training_upload_note"  # (kind, sentence) about that upload
 SNAPSHOT = "training_snapshot"      # (trainer, network): weights taken during a run
+FEATURE_IMAGE = "training_feature_image"  # number_input: whose feature maps a CNN shows
 POLL = shared.TRAINING_POLL_SECONDS   # progress bar and figures
 CHART_SECONDS = 4.0                   # charts: redrawn less often, they cost more
 ANALYSIS_BATCH = 512                # the fixed batch for gradients and dead units
@@ -451,17 +453,14 @@ def results_tab(model, dataset, a) -> None:
                     f"of {wrong['n_wrong']:,}:")
         if len(wrong["rows"]):
             X, _, _ = _evaluation_split(dataset)
-            h, w = dataset.image_shape
-            factor = max(1, 84 // max(h, w))
-            images = [np.kron((255 * (1 - np.clip(X[r].reshape(h, w), 0, 1))).astype(np.uint8),
-                              np.ones((factor, factor), np.uint8)) for r in wrong["rows"]]
+            images = [views.thumbnail(X[r], dataset.image_shape) for r in wrong["rows"]]
             captions = [f"true {names[t]} → {names[p]}" for t, p in zip(wrong["true"], wrong["pred"])]
             per_row = 8
             for start in range(0, len(images), per_row):
                 cols = st.columns(per_row)
                 for col, img, cap in zip(cols, images[start:start + per_row],
                                          captions[start:start + per_row]):
-                    col.image(img, caption=cap, width=h * factor)
+                    col.image(img, caption=cap, width=img.shape[1])
         else:
             st.success("No mistakes on this split.")
 
@@ -477,6 +476,8 @@ def inside_tab(model, dataset, a) -> None:
                             key="training_weight_images_chart")
         except ValueError as exc:
             st.info(str(exc))
+        if inference_views.is_convolutional(model):
+            feature_maps_section(model, dataset)
     stats = a["stats"]
     if any(s["dead_share"] is not None for s in stats):
         st.plotly_chart(_cached("dead_fig", (model, dataset), lambda: views.dead_relu_figure(stats)),
@@ -486,6 +487,44 @@ def inside_tab(model, dataset, a) -> None:
                    "samples: they pass no gradient back and have stopped learning.")
     st.plotly_chart(_cached("hist_fig", (model, dataset), lambda: views.layer_histograms_figure(stats)),
                     key="training_histogram_chart")
+
+
+def _feature_maps_view(model, dataset, i: int) -> dict:
+    """Everything the feature-map section shows for image ``i`` of the evaluation split."""
+    X, y, split = _evaluation_split(dataset)
+    names = list(dataset.class_names)
+    probs = model.predict_proba(X[i:i + 1])[0]
+    top, true = int(np.argmax(probs)), int(y[i])
+    verdict = "right" if top == true else "wrong"
+    return {"image": views.thumbnail(X[i], dataset.image_shape, size=112),
+            "caption": f"{split.capitalize()} image #{i}: a {names[true]}. The network says "
+                       f"{names[top]} ({probs[top]:.0%}) — {verdict}.",
+            "figures": [inference_views.activation_figure(maps, title, act)
+                        for title, act, maps in inference_views.conv_feature_maps(model, X[i])]}
+
+
+@_guarded
+def feature_maps_section(model, dataset) -> None:
+    """A CNN's feature maps for one image of the split the results are measured on."""
+    X, _, split = _evaluation_split(dataset)
+    last = len(X) - 1
+    # The number may come from a data set with more images, chosen earlier. Out of its
+    # range, the widget raises (older Streamlit) or jumps back to 0 (newer): show the last
+    # image instead.
+    if st.session_state.get(FEATURE_IMAGE, 0) > last:
+        st.session_state[FEATURE_IMAGE] = last
+    st.markdown(f"**Feature maps of one {split} image**: what each convolution and pooling "
+                "layer makes of it — one square per filter, brighter where it found its pattern.")
+    pick, picture, words = st.columns([1, 1, 2], vertical_alignment="center")
+    i = int(pick.number_input(f"{split.capitalize()} image number", min_value=0, max_value=last,
+                              step=1, key=FEATURE_IMAGE))
+    view = _cached("feature_maps", (model, dataset, i), lambda: _feature_maps_view(model, dataset, i))
+    picture.image(view["image"], width=view["image"].shape[1])
+    words.caption(view["caption"])
+    figures = view["figures"]
+    for start in range(0, len(figures), 3):
+        for k, (col, fig) in enumerate(zip(st.columns(3), figures[start:start + 3]), start=start):
+            col.plotly_chart(fig, key=f"training_feature_map_{k}", config={"displayModeBar": False})
 
 
 # ---------------------------------------------------------------- experiments

@@ -1,14 +1,17 @@
 """The Training page in Streamlit's AppTest: train a tiny network on generated data and see
 the history, charts and model appear; stop a run; refuse a second one; report a diverging
 learning rate with a suggestion; refuse runs over the limits; refuse malformed uploads
-and keep the previous model; run seed 003's learning-rate study.
+and keep the previous model; run seed 003's learning-rate study; show a CNN's feature
+maps for a chosen test image.
 
 The run trains on a worker thread, so after clicking Start the tests poll with
 ``at.run()`` until the trainer says it has ended (with a timeout).
 """
 
+import base64
 import importlib.util
 import io
+import json
 import time
 import zipfile
 from pathlib import Path
@@ -17,7 +20,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import inference_views
+import training_views
 from nncore import Dense, Network
+from nncore.layers import ActivationLayer, Conv2D, Flatten, MaxPool2D, Reshape
+from nncore.run import build_for, load_spec_data
 from nncore.serialization import save
 from nncore.spec import LayerSpec, RunSpec
 
@@ -333,14 +340,19 @@ def test_dropping_the_session_stops_its_run():
     assert p.state == "stopped" and "session ended" in p.message
 
 
+def _tiny_cnn_spec(epochs: int = 1) -> RunSpec:
+    """Conv 4×3×3 → max-pool 2 on scikit-learn's bundled 8×8 digits (offline, no download)."""
+    return RunSpec(data={"name": "digits", "seed": 0},
+                   hidden=[LayerSpec(kind="conv", filters=4, kernel=3, padding="same"),
+                           LayerSpec(kind="maxpool", pool=2)],
+                   optimizer={"name": "adam", "lr": 0.01}, batch_size=32, epochs=epochs,
+                   seed=0).validate()
+
+
 def test_a_tiny_cnn_trains_for_one_epoch_on_generated_images():
     """Issue 6: the page builds and trains a convolutional network like an MLP. The images are
     scikit-learn's bundled 8×8 digits (generated here offline, no download)."""
-    spec = RunSpec(data={"name": "digits", "seed": 0},
-                   hidden=[LayerSpec(kind="conv", filters=4, kernel=3, padding="same"),
-                           LayerSpec(kind="maxpool", pool=2)],
-                   optimizer={"name": "adam", "lr": 0.01}, batch_size=32, epochs=1, seed=0)
-    at = _app(spec.validate().to_dict())
+    at = _app(_tiny_cnn_spec().to_dict())
     at.button(key="training_start").click().run()
     _run_until_ended(at)
 
@@ -353,3 +365,148 @@ def test_a_tiny_cnn_trains_for_one_epoch_on_generated_images():
     # one epoch on 1,150-odd digits already reads far better than chance (10 %)
     assert p.history["val_accuracy"][-1] > 0.5, p.history
     assert not at.error and not at.exception
+
+
+# ------------------------------------------------------------------ a CNN's feature maps
+FEATURE_IMAGE = "training_feature_image"
+
+
+def _figures(at: AppTest) -> dict:
+    """Title → figure (as JSON) of every chart on the page."""
+    out = {}
+    for chart in at.get("plotly_chart"):
+        fig = json.loads(chart.proto.spec)
+        title = fig.get("layout", {}).get("title") or {}
+        out[title.get("text") if isinstance(title, dict) else title] = fig
+    return out
+
+
+def _heatmap(fig: dict) -> np.ndarray:
+    """The z of a figure's heatmap: Plotly ≥ 6 sends NumPy arrays as dtype + base64 bytes."""
+    z = fig["data"][0]["z"]
+    if isinstance(z, dict) and "bdata" in z:
+        shape = [int(n) for n in str(z.get("shape", "-1")).split(",")]
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"])).reshape(shape)
+    return np.array(z, dtype=np.float64)
+
+
+def _feature_map_figures(at: AppTest) -> dict:
+    return {t: f for t, f in _figures(at).items() if t and t.startswith("Layer ")}
+
+
+def _captions(at: AppTest) -> str:
+    return _texts(at.caption)
+
+
+def test_a_trained_cnn_shows_the_feature_maps_of_a_chosen_test_image():
+    spec = _tiny_cnn_spec()
+    at = _app(spec.to_dict())
+    at.button(key="training_start").click().run()
+    _run_until_ended(at)
+    at.session_state["training_tabs"] = "Inside the network"
+    at.run()
+    assert not at.exception and not at.error
+    model = at.session_state["model"]
+    data = load_spec_data(spec)                      # the same split the page uses
+    names = list(data.class_names)
+
+    assert "Feature maps of one test image" in _texts(at.markdown)
+    assert at.number_input(key=FEATURE_IMAGE).value == 0
+    figures = _feature_map_figures(at)
+    # one figure per Conv2D / MaxPool2D layer, named and shaped like the layer
+    assert sorted(figures) == ["Layer 1, Conv2D: 4 maps of 8×8", "Layer 2, MaxPool2D: 4 maps of 4×4"]
+
+    def shown(i):
+        predicted = int(model.predict(data.X_test[i:i + 1])[0])
+        assert (f"Test image #{i}: a {names[data.y_test[i]]}. The network says "
+                f"{names[predicted]}") in _captions(at)
+        # the first map of the convolution, the mosaic's top-left 8×8 tile
+        conv = model.feature_maps(data.X_test[i])[1]["output"]
+        tile = _heatmap(_feature_map_figures(at)["Layer 1, Conv2D: 4 maps of 8×8"])[:8, :8]
+        np.testing.assert_allclose(tile, conv[0], rtol=1e-5, atol=1e-6)
+        return tile
+
+    first = shown(0)
+    other = int(np.flatnonzero(data.y_test != data.y_test[0])[0])   # a different digit
+    at.number_input(key=FEATURE_IMAGE).set_value(other).run()
+    assert not at.exception and not at.error
+    assert "Test image #0:" not in _captions(at)
+    assert not np.allclose(shown(other), first)
+    assert len(_feature_map_figures(at)) == 2
+
+
+def test_feature_maps_show_the_weights_taken_during_a_run():
+    at = _app(_tiny_cnn_spec(epochs=500).to_dict())
+    at.session_state["training_tabs"] = "Inside the network"
+    at.button(key="training_start").click().run()
+    trainer = at.session_state["trainer"]
+    assert trainer.progress().active
+    assert not _feature_map_figures(at)              # nothing to analyse until asked
+    # a number left over from a data set with more test images is brought into range
+    at.session_state[FEATURE_IMAGE] = 10 ** 6
+    at.button(key="training_snapshot_button").click().run()
+    assert not at.exception and not at.error
+    assert sorted(_feature_map_figures(at)) == ["Layer 1, Conv2D: 4 maps of 8×8",
+                                                "Layer 2, MaxPool2D: 4 maps of 4×4"]
+    last = len(load_spec_data(_tiny_cnn_spec()).y_test) - 1
+    assert at.number_input(key=FEATURE_IMAGE).value == last
+    assert f"Test image #{last}:" in _captions(at)
+    at.number_input(key=FEATURE_IMAGE).set_value(3).run()
+    assert "Test image #3:" in _captions(at)
+    at.button(key="training_stop").click().run()
+    _run_until_ended(at)
+
+
+@pytest.mark.parametrize("data", [{"name": "digits", "seed": 0},
+                                  {"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0}])
+def test_a_model_without_convolutions_shows_no_feature_maps(data):
+    spec = RunSpec(data=data, hidden=[LayerSpec(16)], seed=0).validate()
+    at = _app(spec.to_dict())
+    at.session_state["model"] = build_for(spec, load_spec_data(spec))
+    at.session_state["training_tabs"] = "Inside the network"
+    at.run()
+    assert not at.exception and not at.error
+    assert len(at.get("plotly_chart")) >= 2          # the tab itself is drawn (histograms…)
+    assert "Feature maps" not in _texts(at.markdown)
+    assert not [w for w in at.number_input if w.key == FEATURE_IMAGE]
+    assert not _feature_map_figures(at)
+
+
+def test_conv_feature_maps_follow_the_layers():
+    rng = np.random.default_rng(0)
+    conv = Conv2D(1, 3, 3, padding="same", activation="relu")
+    net = Network([Reshape((1, 8, 8)), conv, MaxPool2D(2), Flatten(), Dense(3 * 4 * 4, 5, "softmax")],
+                  seed=0)
+    x = rng.random(64).astype(np.float32)
+    maps = inference_views.conv_feature_maps(net, x)
+    assert [(t, a) for t, a, _ in maps] == [("Layer 1, Conv2D: 3 maps of 8×8", "relu"),
+                                           ("Layer 2, MaxPool2D: 3 maps of 4×4", "relu")]
+    # the convolution worked out by hand: each filter slid over the zero-padded image
+    padded = np.pad(x.reshape(8, 8).astype(np.float64), 1)
+    W, b = conv.W.astype(np.float64), np.ravel(conv.b).astype(np.float64)
+    by_hand = np.array([[[np.sum(W[k, 0] * padded[r:r + 3, c:c + 3]) + b[k] for c in range(8)]
+                         for r in range(8)] for k in range(3)])
+    by_hand = np.maximum(by_hand, 0)
+    np.testing.assert_allclose(maps[0][2], by_hand, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(maps[1][2], by_hand.reshape(3, 4, 2, 4, 2).max(axis=(2, 4)),
+                               rtol=1e-5, atol=1e-6)
+
+    # seed 001 style: a linear Conv2D and then an ActivationLayer is shown after the tanh
+    split = Network([Reshape((1, 8, 8)), Conv2D(1, 2, 3, activation="linear"),
+                     ActivationLayer("tanh"), Flatten(), Dense(2 * 6 * 6, 3, "softmax")], seed=0)
+    (title, act, values), = inference_views.conv_feature_maps(split, x)
+    linear = split.feature_maps(x)[1]["output"]
+    assert (title, act) == ("Layer 1, Conv2D: 2 maps of 6×6", "tanh")
+    np.testing.assert_allclose(values, np.tanh(linear), rtol=1e-5, atol=1e-6)
+
+    mlp = Network([Dense(64, 8, "relu"), Dense(8, 3, "softmax")], seed=0)
+    assert inference_views.conv_feature_maps(mlp, x) == []
+    assert not inference_views.is_convolutional(mlp) and inference_views.is_convolutional(net)
+
+
+def test_thumbnail_draws_dark_ink_on_white_in_square_blocks():
+    img = training_views.thumbnail([0.0, 1.0, 0.5, 1.5], (2, 2), size=4)
+    assert img.dtype == np.uint8 and img.shape == (4, 4)
+    assert img.tolist() == [[255, 255, 0, 0], [255, 255, 0, 0],
+                            [127, 127, 0, 0], [127, 127, 0, 0]]
+    assert training_views.thumbnail(np.zeros(64), (8, 8), size=84).shape == (80, 80)
