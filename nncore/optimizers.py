@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -118,7 +120,9 @@ class Adam(Optimizer):
         """(η_t, ε_t) such that θ ← θ − η_t·m'/(√v' + ε_t) is the textbook update."""
         b1, b2, t = self.beta1, self.beta2, self.t
         # m̂ = (1−β₁)·m'/(1−β₁ᵗ),  √v̂ = √(1−β₂)·√v'/√(1−β₂ᵗ)
-        v_scale = np.sqrt((1.0 - b2) / (1.0 - b2 ** t))
+        # math.sqrt, not np.sqrt: a NumPy float64 scalar would make every float32 sweep
+        # below compute in float64 and cast back, several times slower.
+        v_scale = math.sqrt((1.0 - b2) / (1.0 - b2 ** t))
         lr_t = self.lr * (1.0 - b1) / (1.0 - b1 ** t) / v_scale
         return lr_t, self.eps / v_scale
 

@@ -110,6 +110,15 @@ def test_adam_subnormal_flush_does_not_change_results_in_float32():
     assert all(x.dtype == np.float32 for x in a.m + a.v + flushed)
 
 
+def test_adam_step_constants_are_python_floats():
+    # A NumPy float64 scalar (what np.sqrt returns) is not a "weak" scalar: float32 sweeps
+    # like tmp *= lr_t would run their loops in float64 and cast back, several times
+    # slower. Python floats keep every sweep in float32.
+    adam = Adam(1e-3)
+    adam.step([np.zeros(3, np.float32)], [np.ones(3, np.float32)])
+    assert all(type(c) is float for c in adam.step_constants())
+
+
 def test_adam_reset_and_config():
     adam = Adam(0.002, beta1=0.8)
     p = [np.ones(3)]
