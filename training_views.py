@@ -29,7 +29,7 @@ def _finite(values) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ live charts
-# These two are redrawn about once a second while a run goes on, so they are built as
+# These two are redrawn every few seconds while a run goes on, so they are built as
 # plain dicts of NumPy arrays and handed to Plotly unvalidated: building them through
 # Plotly's validating setters costs tens of milliseconds of the trainer's CPU each time.
 def _layout_dict(title: str, height: int = 300, **axes) -> dict:

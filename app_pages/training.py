@@ -4,8 +4,9 @@ save or load the model.
 
 The run itself is a ``nncore.background.BackgroundTrainer`` kept in the session state
 (``shared.TRAINER``): its worker thread touches no Streamlit API, so reruns, clicks and
-visits to other pages leave it alone. A fragment polls its progress once a second while
-it runs; figures are rebuilt only when the numbers behind them changed.
+visits to other pages leave it alone. While it runs, a fragment polls its progress every
+two seconds and another redraws the charts every six; figures are rebuilt only when the
+numbers behind them changed.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ UPLOAD_NOTE = "training_upload_note"  # (kind, sentence) about that upload
 SNAPSHOT = "training_snapshot"      # (trainer, network): weights taken during a run
 FEATURE_IMAGE = "training_feature_image"  # number_input: whose feature maps a CNN shows
 POLL = shared.TRAINING_POLL_SECONDS   # progress bar and figures
-CHART_SECONDS = 4.0                   # charts: redrawn less often, they cost more
+CHART_SECONDS = 6.0                   # charts: redrawn less often, they cost more
 ANALYSIS_BATCH = 512                # the fixed batch for gradients and dead units
 STUDY_WORK_LIMIT = LIMITS["max_work"]
 

@@ -154,7 +154,7 @@ class BackgroundTrainer(_Worker):
     # ------------------------------------------------------------------ reading
     def progress(self, batch_loss: bool = True) -> Progress:
         """A consistent snapshot; ``batch_loss=False`` leaves the per-batch curve out (a
-        cheaper call for a status line polled every second)."""
+        cheaper call for a status line polled every few seconds)."""
         with self._lock:
             p = self._progress
             return Progress(**{**p.__dict__, "history": {k: list(v) if isinstance(v, list) else v
