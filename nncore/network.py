@@ -205,9 +205,15 @@ class Network:
     def input_gradient(self, X: np.ndarray, target) -> np.ndarray:
         """∂(output of the ``target`` column)/∂X — the saliency map of each input."""
         X = self._check_X(X)
+        target = np.asarray(target)
+        k = self.n_outputs
+        if (not np.issubdtype(target.dtype, np.integer) or target.ndim > 1
+                or target.size not in (1, len(X)) or np.any((target < 0) | (target >= k))):
+            raise ValueError(f"input_gradient: target must be one output index in 0…{k - 1}, "
+                             f"or one per sample ({len(X)}), got {target.tolist()!r}.")
         out = self.forward(X, training=False)
         seed = np.zeros_like(out)
-        seed[np.arange(len(out)), np.broadcast_to(np.asarray(target), (len(out),))] = 1.0
+        seed[np.arange(len(out)), np.broadcast_to(target.reshape(-1), (len(out),))] = 1.0
         grad = seed
         first = self._first_parametric()
         if first is not None:

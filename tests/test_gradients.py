@@ -303,6 +303,14 @@ def test_input_gradient(out):
     assert rel_error(one[0], numeric_gradient(lambda: float(net.forward(x)[0, 1]), x)[0]) < TOL
 
 
+@pytest.mark.parametrize("target", [3, -1, 1.0, [0, 1], [[0]], "1"])
+def test_input_gradient_refuses_a_target_that_is_not_an_output(target):
+    net = Network([Dense(5, 3, "softmax")], seed=0)
+    X = np.zeros((4, 5), np.float32)
+    with pytest.raises(ValueError, match=r"target must be one output index in 0…2"):
+        net.input_gradient(X, target)
+
+
 def test_input_gradient_after_fit_still_reaches_the_input():
     """fit() skips the first layer's ∂L/∂X while training; it must switch it back on."""
     rng = np.random.default_rng(11)
