@@ -55,6 +55,10 @@ SCHEDULE_KEYS = {
     "min_lr_fraction": ("minlr", float, 0.0, 1.0),
 }
 SCHEDULE_SETTINGS = {"constant": (), "step": ("step_size", "gamma"), "cosine": ("min_lr_fraction",)}
+# what an out-of-range or unreadable setting falls back to (lr: the optimizer's DEFAULT_LR)
+OPTIMIZER_FALLBACKS = {"momentum": 0.9, "nesterov": False, "beta1": 0.9, "beta2": 0.999,
+                       "eps": 1e-8}
+SCHEDULE_FALLBACKS = {"step_size": 10, "gamma": 0.5, "min_lr_fraction": 0.0}
 
 SPEC_KEYS = {  # the top-level keys, besides data parameters and optimizer/schedule settings
     "data", "layers", "loss", "out", "oinit", "sep", "opt", "sched", "l2", "bs", "ep", "shuf",
@@ -297,16 +301,8 @@ def spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
     default_lr = DEFAULT_LR[opt_name]
     if "lr" not in r.raw:
         optimizer["lr"] = default_lr
-    for setting, (key, kind, lo, hi) in OPTIMIZER_KEYS.items():
-        if key not in r.raw:
-            continue
-        if setting not in OPTIMIZER_SETTINGS[opt_name]:
-            r.take(key)
-            r.note(f"{key} does not apply to the {opt_name} optimizer; it was ignored.")
-            continue
-        fallback = {"lr": default_lr, "momentum": 0.9, "nesterov": False, "beta1": 0.9,
-                    "beta2": 0.999, "eps": 1e-8}[setting]
-        optimizer[setting] = r.number(key, kind, lo, hi, fallback, what=key)
+    optimizer.update(_settings(r, f"the {opt_name} optimizer", OPTIMIZER_KEYS,
+                               OPTIMIZER_SETTINGS[opt_name], {**OPTIMIZER_FALLBACKS, "lr": default_lr}))
     if optimizer.get("nesterov") and not optimizer.get("momentum"):
         r.note("Nesterov momentum needs a momentum above 0; nesterov was switched off.")
         optimizer.pop("nesterov")
@@ -318,15 +314,8 @@ def spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
     # --- schedule
     sched_name = r.choice("sched", SCHEDULE_NAMES, "constant", "The schedule")
     schedule = {"name": sched_name}
-    for setting, (key, kind, lo, hi) in SCHEDULE_KEYS.items():
-        if key not in r.raw:
-            continue
-        if setting not in SCHEDULE_SETTINGS[sched_name]:
-            r.take(key)
-            r.note(f"{key} does not apply to the {sched_name} schedule; it was ignored.")
-            continue
-        fallback = {"step_size": 10, "gamma": 0.5, "min_lr_fraction": 0.0}[setting]
-        schedule[setting] = r.number(key, kind, lo, hi, fallback, what=key)
+    schedule.update(_settings(r, f"the {sched_name} schedule", SCHEDULE_KEYS,
+                              SCHEDULE_SETTINGS[sched_name], SCHEDULE_FALLBACKS))
     d["schedule"] = schedule
 
     # --- training settings
@@ -381,6 +370,22 @@ def _clamped(r: _Reader, where: str, what: str, value: int, lo: int, hi: int) ->
         r.note(f"{where}: {value} {what} is outside {lo} … {hi}; {fixed} was used.")
         return fixed
     return value
+
+
+def _settings(r: _Reader, owner: str, keys: dict, applicable, fallbacks: dict) -> dict:
+    """The settings of an optimizer or a schedule that the link gives: those that apply to
+    ``owner`` are read (clamped, or their fallback with a note); the rest are noted and
+    dropped."""
+    found = {}
+    for setting, (key, kind, lo, hi) in keys.items():
+        if key not in r.raw:
+            continue
+        if setting not in applicable:
+            r.take(key)
+            r.note(f"{key} does not apply to {owner}; it was ignored.")
+            continue
+        found[setting] = r.number(key, kind, lo, hi, fallbacks[setting], what=key)
+    return found
 
 
 def _layers(r: _Reader, default: RunSpec) -> list[dict]:
