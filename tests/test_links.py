@@ -225,3 +225,19 @@ def test_a_valid_link_gives_no_notes():
     assert spec.optimizer == {"name": "nesterov", "lr": 0.05, "momentum": 0.8}
     assert spec.schedule == {"name": "step", "step_size": 5, "gamma": 0.5}
     assert (spec.l2, spec.batch_size, spec.epochs, spec.shuffle, spec.seed) == (0.001, None, 40, False, 7)
+
+
+def test_settings_that_do_not_apply_are_dropped_with_a_note():
+    spec, notes = links.spec_from_params({"opt": "adam", "mom": "0.5", "b1": "0.8",
+                                          "sched": "constant", "gamma": "0.3"})
+    assert spec.optimizer == {"name": "adam", "lr": 0.001, "beta1": 0.8}
+    assert spec.schedule == {"name": "constant"}
+    assert "mom does not apply to the adam optimizer; it was ignored." in notes
+    assert "gamma does not apply to the constant schedule; it was ignored." in notes
+
+
+def test_an_out_of_range_setting_falls_back_with_a_note():
+    spec, notes = links.spec_from_params({"opt": "sgd", "mom": "abc", "sched": "step",
+                                          "sstep": "0"})
+    assert spec.optimizer["momentum"] == 0.9 and spec.schedule["step_size"] >= 1
+    assert len(notes) == 2
