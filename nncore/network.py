@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .layers import Dense, Dropout, Layer, ActivationLayer
+from .layers import Dense, Dropout, Layer, ActivationLayer, WeightedLayer
 from .layers import Conv2D, Flatten, MaxPool2D
 from .losses import Loss, get_loss, l2_penalty
 from .optimizers import Optimizer, get_optimizer
@@ -243,7 +243,7 @@ class Network:
         return maps
 
     def _first_parametric(self):
-        return next((l for l in self.layers if isinstance(l, (Dense, Conv2D))), None)
+        return next((l for l in self.layers if isinstance(l, WeightedLayer)), None)
 
     # ------------------------------------------------------------------ checks
     def _check_ready(self):
@@ -318,7 +318,7 @@ class Network:
 
     # ------------------------------------------------------------------ training
     def _weights(self):
-        return [layer.W for layer in self.layers if isinstance(layer, (Dense, Conv2D))]
+        return [layer.W for layer in self.layers if isinstance(layer, WeightedLayer)]
 
     def compute_loss(self, a: np.ndarray, Y: np.ndarray) -> float:
         """The data loss plus seed 002's L2 term ½·λ·ΣW²."""
@@ -335,7 +335,7 @@ class Network:
         triples = self.parameters()
         if self.l2:
             for layer in self.layers:
-                if isinstance(layer, (Dense, Conv2D)):
+                if isinstance(layer, WeightedLayer):
                     layer.dW += self.l2 * layer.W        # ∂(½λΣW²)/∂W = λ·W
         self.optimizer.step([p for _, p, _ in triples], [g for _, _, g in triples])
         return loss, a

@@ -1,7 +1,7 @@
 """Layers: each one computes ``forward`` and ``backward`` under the same contract."""
 
 from .activation_layer import ActivationLayer
-from .base import Layer
+from .base import Layer, WeightedLayer
 from .dense import Dense
 from .dropout import Dropout
 from .conv import Conv2D
@@ -24,5 +24,5 @@ def layer_from_config(config: dict) -> Layer:
         raise ValueError(f"Layer description {config!r} has wrong fields: {exc}") from None
 
 
-__all__ = ["Layer", "Dense", "ActivationLayer", "Dropout", "LAYER_TYPES", "layer_from_config"]
+__all__ = ["Layer", "WeightedLayer", "Dense", "ActivationLayer", "Dropout", "LAYER_TYPES", "layer_from_config"]
 __all__ += ["Conv2D", "MaxPool2D", "Flatten", "Reshape"]

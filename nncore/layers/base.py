@@ -48,3 +48,24 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
         return f"{type(self).__name__}({args})"
+
+
+class WeightedLayer(Layer):
+    """A layer with weights W and biases b (Dense, Conv2D), and their gradients dW, db
+    after backward. Subclasses draw W and b in ``initialize``; this class keeps the rest:
+    the fresh zero gradients, the (name, parameter, gradient) triples the optimizer
+    updates, and the dtype change."""
+
+    W: np.ndarray
+    b: np.ndarray
+    skip_input_gradient = False   # the first such layer's ∂L/∂x is never used in training
+
+    def _set_parameters(self, W: np.ndarray, b: np.ndarray) -> None:
+        self.W, self.b = W, b
+        self.dW, self.db = np.zeros_like(W), np.zeros_like(b)
+
+    def parameters(self):
+        return [("W", self.W, self.dW), ("b", self.b, self.db)]
+
+    def astype(self, dtype):
+        self._set_parameters(self.W.astype(dtype), self.b.astype(dtype))

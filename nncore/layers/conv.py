@@ -6,7 +6,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..initializers import check_initializer, initialize
-from .base import Layer
+from .base import WeightedLayer
 from .im2col import col2im, conv_output_size, im2col
 
 
@@ -27,7 +27,7 @@ def kernel_pair(layer: str, kernel_size) -> tuple[int, int]:
     return k, k
 
 
-class Conv2D(Layer):
+class Conv2D(WeightedLayer):
     """Convolution of a batch of images with ``out_channels`` learned filters.
 
     Images are channels first: an input batch has shape (m, C, H, W) — m images, C
@@ -97,7 +97,6 @@ class Conv2D(Layer):
             init = "he" if self.activation.name in ("relu", "leaky_relu") else "glorot"
         self.init = check_initializer(init)
         self.initialize(np.random.default_rng(seed), dtype)
-        self.skip_input_gradient = False  # the first layer's dX is never used in training
 
     # --- parameters -------------------------------------------------------------
     def initialize(self, rng, dtype=np.float32):
@@ -106,17 +105,7 @@ class Conv2D(Layer):
         # so the Dense initialisations apply as they are: draw (C·kh·kw, F), then lay each
         # column out as a (C, kh, kw) filter.
         W_col, b = initialize(self.init, rng, C * kh * kw, F, dtype)
-        self.W = np.ascontiguousarray(W_col.T).reshape(F, C, kh, kw)
-        self.b = b
-        self.dW = np.zeros_like(self.W)
-        self.db = np.zeros_like(self.b)
-
-    def astype(self, dtype):
-        self.W, self.b = self.W.astype(dtype), self.b.astype(dtype)
-        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
-
-    def parameters(self):
-        return [("W", self.W, self.dW), ("b", self.b, self.db)]
+        self._set_parameters(np.ascontiguousarray(W_col.T).reshape(F, C, kh, kw), b)
 
     # --- shapes -------------------------------------------------------------------
     def output_shape(self, input_shape):

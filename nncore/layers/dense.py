@@ -6,10 +6,10 @@ import numpy as np
 
 from ..activations import get_activation
 from ..initializers import check_initializer, initialize
-from .base import Layer
+from .base import WeightedLayer
 
 
-class Dense(Layer):
+class Dense(WeightedLayer):
     """Fully connected layer with an optional activation.
 
     Forward (seed 000: ``z = a_prev @ w + b``)::
@@ -48,20 +48,11 @@ class Dense(Layer):
             init = "he" if self.activation.name in ("relu", "leaky_relu") else "glorot"
         self.init = check_initializer(init)
         self.initialize(np.random.default_rng(seed), dtype)
-        self.skip_input_gradient = False  # the first layer's dA_prev is never used
 
     # --- parameters -------------------------------------------------------------
     def initialize(self, rng, dtype=np.float32):
-        self.W, self.b = initialize(self.init, rng, self.in_features, self.out_features, dtype)
-        self.dW = np.zeros_like(self.W)
-        self.db = np.zeros_like(self.b)
-
-    def astype(self, dtype):
-        self.W, self.b = self.W.astype(dtype), self.b.astype(dtype)
-        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
-
-    def parameters(self):
-        return [("W", self.W, self.dW), ("b", self.b, self.db)]
+        self._set_parameters(*initialize(self.init, rng, self.in_features, self.out_features,
+                                         dtype))
 
     # --- forward and backward ---------------------------------------------------
     def forward(self, a_prev, training=False):
