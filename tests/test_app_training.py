@@ -216,17 +216,23 @@ def test_download_offers_the_current_model():
 
 
 # ------------------------------------------------------------------ experiments
-def test_learning_rate_study_runs_from_the_page():
-    at = _app(_spec(epochs=15, batch_size=None))
+def _run_experiment(spec, button: str):
+    """Open the Experiments tab, press ``button`` and rerun until its task has ended."""
+    at = _app(spec)
     at.session_state["training_tabs"] = "Experiments"
     at.run()
-    at.button(key="training_study_start").click().run()
+    at.button(key=button).click().run()
     task = at.session_state["training_experiment"]
     end = time.monotonic() + TIMEOUT
     while task.progress().active and time.monotonic() < end:
         time.sleep(0.1)
         at.run()
     at.run()
+    return at, task
+
+
+def test_learning_rate_study_runs_from_the_page():
+    at, task = _run_experiment(_spec(epochs=15, batch_size=None), "training_study_start")
     assert not at.exception
     result = task.progress().result
     assert task.progress().state == "finished"
@@ -236,16 +242,7 @@ def test_learning_rate_study_runs_from_the_page():
 
 
 def test_sklearn_crosscheck_runs_from_the_page():
-    at = _app(_spec(epochs=10, batch_size=None))
-    at.session_state["training_tabs"] = "Experiments"
-    at.run()
-    at.button(key="training_cross_start").click().run()
-    task = at.session_state["training_experiment"]
-    end = time.monotonic() + TIMEOUT
-    while task.progress().active and time.monotonic() < end:
-        time.sleep(0.1)
-        at.run()
-    at.run()
+    at, task = _run_experiment(_spec(epochs=10, batch_size=None), "training_cross_start")
     assert not at.exception and task.progress().state == "finished"
     result = task.progress().result
     assert len(result["nncore"]["loss"]) == 10 and len(result["sklearn"]["loss"]) == 10
