@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..activations import get_activation
+from ..initializers import check_initializer
+
 
 class Layer:
     """Base class. Layers without parameters only implement forward and backward."""
@@ -59,6 +62,14 @@ class WeightedLayer(Layer):
     W: np.ndarray
     b: np.ndarray
     skip_input_gradient = False   # the first such layer's ∂L/∂x is never used in training
+
+    def _set_activation_and_init(self, activation, init) -> None:
+        """σ by name, and the initialisation: He for ReLU-like σ, Glorot for the rest
+        unless ``init`` names one."""
+        self.activation = get_activation(activation)
+        if init is None:
+            init = "he" if self.activation.name in ("relu", "leaky_relu") else "glorot"
+        self.init = check_initializer(init)
 
     def _set_parameters(self, W: np.ndarray, b: np.ndarray) -> None:
         self.W, self.b = W, b

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import get_activation
-from ..initializers import check_initializer, initialize
+from ..initializers import initialize
 from .base import WeightedLayer
 from .im2col import col2im, conv_output_size, im2col
 
@@ -92,10 +91,7 @@ class Conv2D(WeightedLayer):
                                  "padding as a number instead.")
             padding = self.kh // 2 if padding == "same" else 0
         self.padding = _positive_int("Conv2D", "padding", padding, minimum=0)
-        self.activation = get_activation(activation)
-        if init is None:
-            init = "he" if self.activation.name in ("relu", "leaky_relu") else "glorot"
-        self.init = check_initializer(init)
+        self._set_activation_and_init(activation, init)
         self.initialize(np.random.default_rng(seed), dtype)
 
     # --- parameters -------------------------------------------------------------

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import get_activation
-from ..initializers import check_initializer, initialize
+from ..initializers import initialize
 from .base import WeightedLayer
 
 
@@ -43,10 +42,7 @@ class Dense(WeightedLayer):
                 raise ValueError(f"Dense: {label} must be a positive whole number, got {value!r}.")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.activation = get_activation(activation)
-        if init is None:
-            init = "he" if self.activation.name in ("relu", "leaky_relu") else "glorot"
-        self.init = check_initializer(init)
+        self._set_activation_and_init(activation, init)
         self.initialize(np.random.default_rng(seed), dtype)
 
     # --- parameters -------------------------------------------------------------
