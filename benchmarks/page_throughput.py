@@ -46,13 +46,14 @@ def load() -> str:
 
 
 def cpu_seconds(server_pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by the Streamlit server and by all Chromium processes
-    (Linux /proc; zeros elsewhere): where the page's time goes besides training."""
+    """CPU seconds used so far by the Streamlit server with every process under it (the
+    training runs in a child process) and by all Chromium processes (Linux /proc; zeros
+    elsewhere): where the page's time goes besides training."""
     proc = Path("/proc")
     if not proc.exists():
         return 0.0, 0.0
     tick = os.sysconf("SC_CLK_TCK")
-    server = browser = 0.0
+    parents, used, browser = {}, {}, 0.0
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -61,11 +62,21 @@ def cpu_seconds(server_pid: int) -> tuple[float, float]:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        if int(entry.name) == server_pid:
-            server += seconds
-        elif b"chrom" in command.split(b"\0")[0]:
-            browser += seconds
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        # own time plus that of finished children it has reaped (a finished training run)
+        used[pid] = sum(int(f) for f in fields[11:15]) / tick
+        if b"chrom" in command.split(b"\0")[0]:
+            browser += used[pid]
+
+    def under_server(pid):
+        while pid > 1:
+            if pid == server_pid:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    server = sum(seconds for pid, seconds in used.items() if under_server(pid))
     return server, browser
 
 
@@ -213,8 +224,8 @@ def main(argv=None) -> None:
                             "browser": after[1] - before[1]})
                 print(f"round {r}: page {page[-1]:.3f} s/epoch   (load {load()})  {text}",
                       flush=True)
-                print(f"         from Start to the end of the run ({wall:.1f} s): server process "
-                      f"{cpu[-1]['server']:.1f} CPU-s (training included), Chromium "
+                print(f"         from Start to the end of the run ({wall:.1f} s): server and "
+                      f"its training process {cpu[-1]['server']:.1f} CPU-s, Chromium "
                       f"{cpu[-1]['browser']:.1f} CPU-s", flush=True)
     finally:
         server.terminate()

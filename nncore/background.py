@@ -186,23 +186,10 @@ class BackgroundTrainer(_Worker):
         if self._owner_gone():
             self.control.stop()
         if event.kind == "batch_end":
-            self._step += 1
-            with self._lock:
-                if self._step % self._stride == 0:
-                    self._batch_loss.append((self._step, float(event.loss)))
-                    if len(self._batch_loss) > BATCH_LOSS_POINTS:
-                        self._batch_loss = self._batch_loss[::2]   # thin the curve, keep its shape
-                        self._stride *= 2
-                p = self._progress
-                p.batch, p.batches, p.elapsed = event.batch, event.batches, event.elapsed
-                p.samples_per_second = event.samples_seen / event.elapsed if event.elapsed else 0.0
-                done = (p.epoch * event.batches + event.batch)
-                total = event.epochs * event.batches
-                p.eta_seconds = (event.elapsed / done * (total - done)) if done else None
+            self._record_batches([float(event.loss)], event.epoch, event.batch, event.batches,
+                                 event.epochs, event.elapsed, event.samples_seen)
         elif event.kind == "epoch_end":
-            h = event.history.as_dict()
-            h.pop("batch_loss", None)
-            self._set(epoch=len(event.history.epoch), history=h, batch=0)
+            self._record_epoch(event.history.as_dict())
         if self._on_event is not None:
             self._on_event(event)
 
@@ -211,21 +198,53 @@ class BackgroundTrainer(_Worker):
             history = self.network.fit(self._X, self._y, validation_data=self._validation,
                                        callbacks=[self._callback], control=self.control,
                                        **self._fit_kwargs)
-            stopped = self.control.stopped and history.stop_reason != "finished"
-            reason = ("stopped: its session ended" if stopped and self._owner_gone()
-                      else history.stop_reason)
-            h = history.as_dict()
-            h.pop("batch_loss", None)
-            self._set(state="stopped" if stopped else "finished", message=reason,
-                      eta_seconds=0.0, history=h, epoch=len(history.epoch), batch=0)
+            self._record_end("finished", history.as_dict())
         except TrainingDiverged as exc:
-            h = exc.history.as_dict()
-            h.pop("batch_loss", None)
-            self._set(state="diverged", message=str(exc), suggested_lr=exc.suggested_lr,
-                      history=h, epoch=len(exc.history.epoch), batch=0, eta_seconds=None)
+            self._record_end("diverged", exc.history.as_dict(), message=str(exc),
+                             suggested_lr=exc.suggested_lr)
         except Exception as exc:   # the UI shows the sentence; nothing escapes the thread
-            self._set(state="failed", message=f"Training failed: {exc}", eta_seconds=None)
+            self._record_end("failed", message=f"Training failed: {exc}")
 
+    # ------------------------------------------------------------------ the record
+    # What a run reports, in the three shapes the UI reads; shared with ProcessTrainer,
+    # which receives the same facts from its child process instead of from callbacks.
+    def _record_batches(self, losses, epoch, batch, batches, epochs, elapsed, samples_seen):
+        """The losses of the batches just done; the last one was batch ``batch`` of
+        epoch ``epoch`` (both 1-based)."""
+        with self._lock:
+            for loss in losses:
+                self._step += 1
+                if self._step % self._stride == 0:
+                    self._batch_loss.append((self._step, loss))
+                    if len(self._batch_loss) > BATCH_LOSS_POINTS:
+                        self._batch_loss = self._batch_loss[::2]   # thin the curve, keep its shape
+                        self._stride *= 2
+            p = self._progress
+            p.batch, p.batches, p.elapsed = batch, batches, elapsed
+            p.samples_per_second = samples_seen / elapsed if elapsed else 0.0
+            done = (epoch - 1) * batches + batch
+            total = epochs * batches
+            p.eta_seconds = (elapsed / done * (total - done)) if done else None
+
+    def _record_epoch(self, history: dict):
+        history = {k: v for k, v in history.items() if k != "batch_loss"}
+        self._set(epoch=len(history["epoch"]), history=history, batch=0)
+
+    def _record_end(self, state, history: dict | None = None, message=None, suggested_lr=None):
+        """finished (or stopped, if the run ended early on a stop), diverged or failed."""
+        changes = {"state": state, "message": message, "eta_seconds": None}
+        if history is not None:
+            history = {k: v for k, v in history.items() if k != "batch_loss"}
+            changes.update(history=history, epoch=len(history["epoch"]), batch=0)
+        if state == "finished":
+            stopped = self.control.stopped and history["stop_reason"] != "finished"
+            changes["state"] = "stopped" if stopped else "finished"
+            changes["message"] = ("stopped: its session ended" if stopped and self._owner_gone()
+                                  else history["stop_reason"])
+            changes["eta_seconds"] = 0.0
+        elif state == "diverged":
+            changes["suggested_lr"] = suggested_lr
+        self._set(**changes)
 
 
 # ---------------------------------------------------------------------- other long jobs

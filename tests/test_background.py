@@ -1,15 +1,20 @@
-"""The background trainer and task without Streamlit: start, pause, resume, stop, one run
-per trainer, owner gone → stop, diverged and failed states, independent model copies."""
+"""The background trainers and task without Streamlit: start, pause, resume, stop, one run
+per trainer, owner gone → stop, diverged and failed states, independent model copies.
+
+Every trainer test runs twice: with ``BackgroundTrainer`` (a worker thread) and with
+``ProcessTrainer`` (a child process, what the app uses)."""
 
 import gc
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nncore import Dense, Network
 from nncore.background import BackgroundTask, BackgroundTrainer, SessionToken
+from nncore.process_trainer import ProcessTrainer
 
 TIMEOUT = 20
 
@@ -43,9 +48,28 @@ def _slow(delay=0.002):
     return hook
 
 
-def test_runs_to_the_end_and_reports_progress():
+LONG = 20_000   # epochs of a run the test means to stop: minutes of work, never finished
+
+
+@pytest.fixture(params=["thread", "process"])
+def make(request):
+    """make(network, X, y, slow=None, **kwargs): a trainer of the kind under test. ``slow``
+    (seconds per batch) slows a thread's batches so the test can act; a child process
+    cannot run the test's hook, so a run meant to be slow gets LONG epochs instead."""
+    def factory(network, X, y, slow=None, **kwargs):
+        if request.param == "thread":
+            return BackgroundTrainer(network, X, y, on_event=_slow(slow) if slow else None,
+                                     **kwargs)
+        if slow:
+            kwargs["epochs"] = LONG
+        return ProcessTrainer(network, X, y, **kwargs)
+    factory.kind = request.param
+    return factory
+
+
+def test_runs_to_the_end_and_reports_progress(make):
     X, y = _data()
-    tr = BackgroundTrainer(_net(), X, y, validation=(X[:64], y[:64]), epochs=3, batch_size=32)
+    tr = make(_net(), X, y, validation=(X[:64], y[:64]), epochs=3, batch_size=32)
     assert tr.progress().state == "idle"
     tr.start()
     assert tr.join(TIMEOUT)
@@ -58,17 +82,17 @@ def test_runs_to_the_end_and_reports_progress():
     assert tr.claim_result() is not None and tr.claim_result() is None   # handed on once
 
 
-def test_second_start_raises():
+def test_second_start_raises(make):
     X, y = _data()
-    tr = BackgroundTrainer(_net(), X, y, epochs=1, batch_size=64).start()
+    tr = make(_net(), X, y, epochs=1, batch_size=64).start()
     with pytest.raises(RuntimeError):
         tr.start()
     assert tr.join(TIMEOUT)
 
 
-def test_pause_holds_progress_and_resume_continues():
+def test_pause_holds_progress_and_resume_continues(make):
     X, y = _data()
-    tr = BackgroundTrainer(_net(), X, y, epochs=200, batch_size=16, on_event=_slow())
+    tr = make(_net(), X, y, epochs=200, batch_size=16, slow=0.002)
     tr.start()
     assert _wait(lambda: len(tr.progress().batch_loss) >= 3)
     tr.pause()
@@ -87,17 +111,17 @@ def test_pause_holds_progress_and_resume_continues():
     assert tr.progress().state == "stopped"
 
 
-def test_stop_ends_the_run_early_and_stop_while_paused_too():
+def test_stop_ends_the_run_early_and_stop_while_paused_too(make):
     X, y = _data()
-    tr = BackgroundTrainer(_net(), X, y, epochs=500, batch_size=16, on_event=_slow())
+    tr = make(_net(), X, y, epochs=500, batch_size=16, slow=0.002)
     tr.start()
     assert _wait(lambda: tr.progress().epoch >= 1)
     tr.stop()
     assert tr.join(TIMEOUT)
     p = tr.progress()
-    assert p.state == "stopped" and p.epoch < 500 and p.message == "stopped by the user"
+    assert p.state == "stopped" and p.epoch < p.epochs and p.message == "stopped by the user"
 
-    tr = BackgroundTrainer(_net(), X, y, epochs=500, batch_size=16, on_event=_slow())
+    tr = make(_net(), X, y, epochs=500, batch_size=16, slow=0.002)
     tr.start()
     assert _wait(lambda: len(tr.progress().batch_loss) >= 2)
     tr.pause()
@@ -106,11 +130,10 @@ def test_stop_ends_the_run_early_and_stop_while_paused_too():
     assert tr.progress().state == "stopped"
 
 
-def test_owner_gone_stops_the_run():
+def test_owner_gone_stops_the_run(make):
     X, y = _data()
     owner = SessionToken()
-    tr = BackgroundTrainer(_net(), X, y, owner=owner, epochs=10_000, batch_size=16,
-                           on_event=_slow(0.001))
+    tr = make(_net(), X, y, owner=owner, epochs=10_000, batch_size=16, slow=0.001)
     tr.start()
     assert _wait(lambda: len(tr.progress().batch_loss) >= 2)
     assert tr.alive
@@ -119,16 +142,16 @@ def test_owner_gone_stops_the_run():
     assert tr.join(TIMEOUT), "the worker must end when its owner is gone"
     p = tr.progress()
     assert p.state == "stopped" and "session ended" in p.message
-    assert p.epoch < 10_000
+    assert p.epoch < p.epochs
 
 
-def test_diverged_state_keeps_last_good_weights_and_suggests_a_rate():
+def test_diverged_state_keeps_last_good_weights_and_suggests_a_rate(make):
     X, y = _data()
     # squared error on a linear output with lr 10: the loss reaches inf within a few batches
     net = Network([Dense(4, 16, "relu"), Dense(16, 2, "linear")], loss="mse_sum",
                   optimizer={"name": "sgd", "lr": 10.0}, seed=0)
     initial = [p.copy() for _, p, _ in net.parameters()]
-    tr = BackgroundTrainer(net, X, y, epochs=50, batch_size=32).start()
+    tr = make(net, X, y, epochs=50, batch_size=32).start()
     assert tr.join(TIMEOUT)
     p = tr.progress()
     assert p.state == "diverged", p
@@ -140,20 +163,20 @@ def test_diverged_state_keeps_last_good_weights_and_suggests_a_rate():
     assert tr.claim_result().state == "diverged"
 
 
-def test_failed_state_has_a_message():
+def test_failed_state_has_a_message(make):
     X, y = _data()
     y_bad = y.copy()
     y_bad[0] = 7                            # a label the 2-output network cannot have
-    tr = BackgroundTrainer(_net(), X, y_bad, epochs=2, batch_size=32).start()
+    tr = make(_net(), X, y_bad, epochs=2, batch_size=32).start()
     assert tr.join(TIMEOUT)
     p = tr.progress()
     assert p.state == "failed"
     assert p.message.startswith("Training failed: ") and "Labels must lie in 0" in p.message
 
 
-def test_model_copy_is_independent_of_further_training():
+def test_model_copy_is_independent_of_further_training(make):
     X, y = _data()
-    tr = BackgroundTrainer(_net(), X, y, epochs=300, batch_size=16, on_event=_slow(0.001))
+    tr = make(_net(), X, y, epochs=300, batch_size=16, slow=0.001)
     tr.start()
     assert _wait(lambda: tr.progress().epoch >= 1)
     copy = tr.model_copy()
@@ -169,9 +192,9 @@ def test_model_copy_is_independent_of_further_training():
     assert copy.predict(X).shape == (len(X),)
 
 
-def test_pause_when_the_run_has_just_ended_is_harmless():
+def test_pause_when_the_run_has_just_ended_is_harmless(make):
     X, y = _data()
-    tr = BackgroundTrainer(_net(), X, y, epochs=1, batch_size=256).start()
+    tr = make(_net(), X, y, epochs=1, batch_size=256).start()
     assert tr.join(TIMEOUT)
     tr.pause()
     tr.resume()
@@ -225,3 +248,91 @@ def test_task_stop_owner_and_failure():
     assert task.progress().state == "failed" and "no data" in task.progress().message
     with pytest.raises(RuntimeError):
         task.start()
+
+
+# ------------------------------------------------------------------ ProcessTrainer only
+def _shared_blocks():
+    """The shared-memory blocks that exist now (Linux; Python names them psm_…)."""
+    if not Path("/dev/shm").is_dir():
+        pytest.skip("no /dev/shm to look at on this system")
+    return {p.name for p in Path("/dev/shm").iterdir() if p.name.startswith("psm_")}
+
+
+def test_process_run_is_bit_identical_to_the_thread_run():
+    """The child rebuilds the network from its configuration and weights, and the data
+    travels through shared memory: none of that may change a single bit of the result."""
+    X, y = _data(512)
+    kwargs = dict(validation=(X[:64], y[:64]), epochs=4, batch_size=32, seed=3,
+                  schedule="cosine")
+    nets = []
+    for cls in (BackgroundTrainer, ProcessTrainer):
+        net = Network([Dense(4, 16, "relu"), Dense(16, 2, "softmax")],
+                      optimizer={"name": "adam", "lr": 0.01}, seed=5)
+        tr = cls(net, X, y, **kwargs).start()
+        assert tr.join(TIMEOUT)
+        assert tr.progress().state == "finished"
+        nets.append((tr.network, tr.progress()))
+    (thread_net, thread_p), (process_net, process_p) = nets
+    for (_, a, _), (_, b, _) in zip(thread_net.parameters(), process_net.parameters()):
+        np.testing.assert_array_equal(a, b)
+    assert process_p.history["val_loss"] == thread_p.history["val_loss"]
+    assert process_p.batch_loss == thread_p.batch_loss
+    assert process_net.history.train_loss == thread_p.history["train_loss"]
+
+
+def test_process_model_copy_while_paused_is_what_a_stop_then_keeps():
+    X, y = _data()
+    net = _net()
+    initial = [p.copy() for _, p, _ in net.parameters()]
+    tr = ProcessTrainer(net, X, y, epochs=LONG, batch_size=16).start()
+    assert _wait(lambda: tr.progress().epoch >= 2)
+    running_copy = tr.model_copy()                 # asked of the child, mid-run
+    assert any(not np.array_equal(a, b) for (_, a, _), b in zip(running_copy.parameters(), initial))
+    tr.pause()
+    time.sleep(0.3)
+    paused_copy = tr.model_copy()
+    tr.stop()                                      # wakes the paused child: it ends at once
+    assert tr.join(TIMEOUT)
+    assert tr.progress().state == "stopped"
+    for (_, a, _), (_, b, _) in zip(paused_copy.parameters(), tr.network.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_process_that_dies_is_reported_and_leaves_the_network_and_memory_alone():
+    before = _shared_blocks()
+    X, y = _data()
+    net = _net()
+    initial = [p.copy() for _, p, _ in net.parameters()]
+    tr = ProcessTrainer(net, X, y, epochs=LONG, batch_size=16).start()
+    assert _wait(lambda: len(tr.progress().batch_loss) >= 2)
+    tr.process.kill()
+    assert tr.join(TIMEOUT)
+    p = tr.progress()
+    assert p.state == "failed" and "ended unexpectedly" in p.message
+    for (_, w, _), w0 in zip(tr.network.parameters(), initial):
+        np.testing.assert_array_equal(w, w0)
+    assert _shared_blocks() <= before, "the data's shared memory must be released"
+
+
+def test_process_runs_release_their_shared_memory():
+    before = _shared_blocks()
+    X, y = _data()
+    tr = ProcessTrainer(_net(), X, y, validation=(X[:32], y[:32]), epochs=2,
+                        batch_size=32).start()
+    assert tr.join(TIMEOUT) and tr.progress().state == "finished"
+    assert _shared_blocks() <= before
+
+
+def test_process_stop_mid_epoch_reports_every_batch_done():
+    """The child reports its losses every REPORT_SECONDS; what it did since the last report
+    must still arrive when a stop ends the run between two reports."""
+    X, y = _data(4096)
+    tr = ProcessTrainer(_net(), X, y, epochs=LONG, batch_size=1).start()   # long epochs
+    assert _wait(lambda: len(tr.progress().batch_loss) >= 2)
+    tr.stop()
+    assert tr.join(TIMEOUT)
+    p = tr.progress()
+    steps = len(tr.network.history.batch_loss)          # every batch the child trained
+    stride = p.batch_loss[1][0] - p.batch_loss[0][0]     # the curve may have been thinned
+    assert steps - stride < p.batch_loss[-1][0] <= steps
+    assert p.epoch == len(tr.network.history.epoch)

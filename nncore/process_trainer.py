@@ -1,0 +1,315 @@
+"""Training in a child process that does nothing but ``Network.fit``.
+
+``ProcessTrainer`` has the interface of ``BackgroundTrainer`` (start, pause, resume, stop,
+``progress()``, ``model_copy()``, ``claim_result()``), but the run happens in another
+process, as it does for ``python -m nncore train``.
+
+Why a process and not a thread: a training step is a handful of BLAS calls that spread
+over every core, glued together by Python. In a thread of a web server, that glue shares
+one interpreter lock with the server's own threads, and the BLAS threads share the cores
+with them. Measured on 2 cores with benchmarks/page_throughput.py and in plain scripts:
+a worker thread whose main thread woke every 2 s for half a millisecond fell into a mode
+of about single-threaded speed in 6 runs of 9; the same training in a child process did
+in 1 run of 6, and the command line in 2 of 15.
+
+How the two processes talk:
+
+    parent ──► child   the network (its configuration and weights), the data through
+                       shared memory, and four switches: stop, run (cleared = paused),
+                       "send your weights" — multiprocessing Events, read between batches;
+    child  ──► parent  messages on a pipe, read by a thread of the parent:
+                       ("batches", losses, epoch, batch, batches, epochs, elapsed,
+                           samples_seen)            at most every REPORT_SECONDS;
+                       ("epoch", history)       after an epoch, at most as often;
+                       ("weights", arrays)      when asked, and when it pauses;
+                       ("end", state, history, message, suggested_lr, arrays)  last.
+
+When the run ends, its final weights are copied into ``trainer.network``, so that the
+object handed to the trainer is the trained network, as with ``BackgroundTrainer``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+import time
+from multiprocessing import shared_memory
+
+import numpy as np
+
+from .background import BackgroundTrainer
+from .training import History, TrainingControl, TrainingDiverged
+
+REPORT_SECONDS = 0.2        # how often the child reports its batch losses
+WEIGHTS_WAIT_SECONDS = 5.0  # how long ``model_copy`` waits for the child's newest weights
+
+
+def _context():
+    # forkserver: children are forked from a small server process that has imported only
+    # NumPy and nncore, so a run starts in milliseconds and never inherits the web
+    # server's threads. Where it does not exist (Windows), spawn.
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
+class ProcessControl(TrainingControl):
+    """``TrainingControl`` whose switches work across processes; the child also answers
+    requests for its weights through it."""
+
+    def __init__(self, ctx):
+        super().__init__()
+        self._stop, self._running = ctx.Event(), ctx.Event()
+        self._running.set()
+        self._weights_wanted = ctx.Event()
+        self.on_pause = None        # set in the child: send the weights before waiting
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        del state["weights_lock"]   # a thread lock is per process; the child makes its own
+        state["on_pause"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.weights_lock = threading.Lock()
+
+    def request_weights(self):
+        self._weights_wanted.set()
+
+    def take_weights_request(self) -> bool:
+        if self._weights_wanted.is_set():
+            self._weights_wanted.clear()
+            return True
+        return False
+
+    def wait_while_paused(self) -> bool:
+        if self.paused and self.on_pause is not None:
+            self.on_pause()          # nothing moves while paused: these weights stay newest
+        return super().wait_while_paused()
+
+
+class ProcessTrainer(BackgroundTrainer):
+    """One training run in a child process; see the module docstring.
+
+    Parameters are those of ``BackgroundTrainer`` except ``on_event``: callbacks would run
+    in the other process.
+    """
+
+    def __init__(self, network, X, y, *, validation=None, owner=None, meta=None, **fit_kwargs):
+        super().__init__(network, X, y, validation=validation, owner=owner, meta=meta,
+                         **fit_kwargs)
+        self._ctx = _context()
+        self.control = ProcessControl(self._ctx)
+        self._weights: list[np.ndarray] | None = None   # the child's newest, once sent
+        self._weights_version = 0
+        self._weights_arrived = threading.Condition(self._lock)
+        self.process = None
+
+    def start(self) -> "ProcessTrainer":
+        self._launch("nncore-process-reader")
+        self.started_at = time.time()
+        return self
+
+    # ------------------------------------------------------------------ reading
+    def model_copy(self):
+        """A copy of the network with the child's newest weights (asked for and waited
+        on, at most WEIGHTS_WAIT_SECONDS); once the run has ended, of the trained network."""
+        with self._lock:
+            ended = self._progress.state not in ("running", "paused")
+            seen = self._weights_version
+        if not ended:
+            self.control.request_weights()
+            deadline = time.monotonic() + WEIGHTS_WAIT_SECONDS
+            with self._weights_arrived:
+                while (self._weights_version == seen and self._progress.active
+                       and self._progress.state != "paused"
+                       and time.monotonic() < deadline):
+                    self._weights_arrived.wait(0.05)
+                weights = self._weights
+            if weights is not None:
+                copy = self.network.copy()
+                for (_, dst, _), src in zip(copy.parameters(), weights):
+                    dst[...] = src
+                return copy
+        with self.control.weights_lock:
+            return self.network.copy()
+
+    # ------------------------------------------------------------------ the parent's reader
+    def _run(self):
+        """Start the child, then turn its messages into the progress record until it ends."""
+        blocks, conn = [], None
+        try:
+            arrays = [self._X, self._y] + (list(self._validation) if self._validation else [])
+            blocks = [_SharedArray.create(np.asarray(a)) for a in arrays]
+            conn, child_conn = self._ctx.Pipe(duplex=False)
+            self.process = self._ctx.Process(
+                target=_train_in_child, name="nncore-training", daemon=True,
+                args=(child_conn, _network_state(self.network), [b.ticket for b in blocks],
+                      self.control, self._fit_kwargs))
+            self.process.start()
+            child_conn.close()
+            ended = self._read(conn, blocks)
+            if not ended:
+                code = self.process.exitcode
+                self._record_end("failed", message="Training failed: the training process "
+                                 f"ended unexpectedly (exit code {code}).")
+        except Exception as exc:   # the UI shows the sentence; nothing escapes the thread
+            self._record_end("failed", message=f"Training failed: {exc}")
+        finally:
+            if self.process is not None:
+                self.process.join(5)
+                if self.process.is_alive():
+                    self.process.terminate()
+            for block in blocks:
+                block.release()
+            if conn is not None:
+                conn.close()
+
+    def _read(self, conn, blocks) -> bool:
+        """Handle messages until the "end" one (True) or the child's death (False)."""
+        while True:
+            if self._owner_gone():
+                self.control.stop()
+            try:
+                if not conn.poll(0.5):
+                    if not self.process.is_alive() and not conn.poll(0):
+                        return False
+                    continue
+                message = conn.recv()
+            except (EOFError, OSError):
+                return False
+            kind, *body = message
+            if kind == "ready":            # the child has mapped the data: unlink it now,
+                for block in blocks:       # so that nothing is left behind if either dies
+                    block.release()
+            elif kind == "batches":
+                self._record_batches(*body)
+            elif kind == "epoch":
+                self._record_epoch(body[0])
+            elif kind == "weights":
+                self._take_weights(body[0])
+            elif kind == "end":
+                state, history, message_text, suggested_lr, weights = body
+                with self.control.weights_lock:
+                    if weights is not None:
+                        for (_, dst, _), src in zip(self.network.parameters(), weights):
+                            dst[...] = src
+                    if history is not None:
+                        self.network.history = History(**history)
+                self._record_end(state, history, message_text, suggested_lr)
+                with self._weights_arrived:
+                    self._weights_arrived.notify_all()
+                return True
+
+    def _take_weights(self, weights):
+        with self._weights_arrived:
+            self._weights = weights
+            self._weights_version += 1
+            self._weights_arrived.notify_all()
+
+
+# ---------------------------------------------------------------------- data in shared memory
+class _SharedArray:
+    """An array copied once into shared memory, mapped by the child without a copy."""
+
+    def __init__(self, block, ticket):
+        self.block, self.ticket = block, ticket
+
+    @classmethod
+    def create(cls, array: np.ndarray) -> "_SharedArray":
+        array = np.ascontiguousarray(array)
+        block = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
+        np.ndarray(array.shape, array.dtype, buffer=block.buf)[...] = array
+        return cls(block, (block.name, array.shape, array.dtype.str))
+
+    def release(self):
+        if self.block is not None:
+            self.block.close()
+            self.block.unlink()
+            self.block = None
+
+
+def _attach(ticket):
+    name, shape, dtype = ticket
+    block = shared_memory.SharedMemory(name=name)
+    return block, np.ndarray(shape, np.dtype(dtype), buffer=block.buf)
+
+
+# ---------------------------------------------------------------------- the child
+def _network_state(network) -> dict:
+    return {"config": network.get_config(), "metadata": dict(network.metadata),
+            "weights": [p for _, p, _ in network.parameters()]}
+
+
+def _network_from_state(state):
+    from .serialization import network_from_config
+
+    network = network_from_config(state["config"])
+    network.seed = state["config"].get("seed")
+    for (_, dst, _), src in zip(network.parameters(), state["weights"]):
+        dst[...] = src
+    network.metadata = state["metadata"]
+    return network
+
+
+def _train_in_child(conn, network_state, tickets, control, fit_kwargs):
+    """The child's whole life: map the data, train, report, send the final weights."""
+    attached = [_attach(t) for t in tickets]
+    conn.send(("ready",))
+    arrays = [a for _, a in attached]
+    X, y = arrays[0], arrays[1]
+    validation = (arrays[2], arrays[3]) if len(arrays) == 4 else None
+    network = _network_from_state(network_state)
+    pending, last_batch = [], None
+    last_report = last_epoch_report = time.perf_counter()
+
+    def weights():
+        return [p.copy() for _, p, _ in network.parameters()]
+
+    def send_losses():
+        nonlocal pending, last_report
+        e = last_batch
+        conn.send(("batches", pending, e.epoch, e.batch, e.batches, e.epochs, e.elapsed,
+                   e.samples_seen))
+        pending, last_report = [], time.perf_counter()
+
+    def report(event):
+        nonlocal last_batch, last_epoch_report
+        if event.kind == "batch_end":
+            pending.append(float(event.loss))
+            last_batch = event
+            if (time.perf_counter() - last_report >= REPORT_SECONDS
+                    or event.batch == event.batches):
+                send_losses()
+            if control.take_weights_request():
+                conn.send(("weights", weights()))
+        elif event.kind == "epoch_end" and (time.perf_counter() - last_epoch_report
+                                            >= REPORT_SECONDS):
+            # without the per-batch list, which the "batches" messages already carried
+            conn.send(("epoch", {k: v for k, v in event.history.as_dict().items()
+                                 if k != "batch_loss"}))
+            last_epoch_report = time.perf_counter()
+
+    def on_pause():              # show everything done so far before the run stands still
+        if pending:
+            send_losses()
+        conn.send(("weights", weights()))
+
+    control.on_pause = on_pause
+    try:
+        history = network.fit(X, y, validation_data=validation, callbacks=[report],
+                              control=control, **fit_kwargs)
+        end = ("finished", history.as_dict(), None, None, weights())
+    except TrainingDiverged as exc:   # the network holds its last good weights again
+        end = ("diverged", exc.history.as_dict(), str(exc), exc.suggested_lr, weights())
+    except Exception as exc:   # the parent shows the sentence
+        end = ("failed", None, f"Training failed: {exc}", None, None)
+    if pending:                       # a stop mid-epoch: the batches since the last report
+        send_losses()
+    conn.send(("end",) + end)
+    conn.close()
+    for block, _ in attached:
+        block.close()
