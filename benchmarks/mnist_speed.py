@@ -5,7 +5,8 @@ Run by hand (never by the tests), on a machine that is otherwise quiet:
     NNCORE_MNIST_DIR=/path/to/mnist python benchmarks/mnist_speed.py [--epochs 5]
     python benchmarks/mnist_speed.py --data-dir /path/to/mnist --only nncore,numpy
 
-Every contender trains the same network on the same data, in float32:
+Every contender trains the same network on the same data, in float32 (one row, for
+context, is scikit-learn again on float64):
 
     784-256-128-10, ReLU, softmax cross-entropy, Adam (lr 1e-3), mini-batches of 128,
     shuffled every epoch, on the 60,000 MNIST training digits; accuracy on the 10,000 test
@@ -13,7 +14,9 @@ Every contender trains the same network on the same data, in float32:
 
 - nncore: ``Network.fit`` — the product as users run it (running loss/accuracy included);
 - scikit-learn: ``MLPClassifier(solver="adam", alpha=0, batch_size=128, …)``, one epoch per
-  ``fit`` with ``warm_start=True, max_iter=1``;
+  ``fit`` with ``warm_start=True, max_iter=1``; the targets compare with this row;
+- scikit-learn on float64: the same on float64 copies of the data, which is what
+  MLPClassifier trains in on MNIST as ``fetch_openml`` returns it (seed 000's way);
 - PyTorch (when importable): ``nn.Sequential`` on the CPU, ``torch.optim.Adam``;
 - NumPy loop: a straightforward float32 reimplementation written in this file, the
   reference point of the issue.
@@ -81,10 +84,11 @@ def nncore_epochs(ds, epochs, seed):
     return net.score(ds.X_test, ds.y_test)
 
 
-def sklearn_epochs(ds, epochs, seed):
+def sklearn_epochs(ds, epochs, seed, dtype=np.float32):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
+    X = ds.X_train.astype(dtype, copy=False)
     clf = MLPClassifier(hidden_layer_sizes=HIDDEN, activation="relu", solver="adam", alpha=0.0,
                         batch_size=BATCH, learning_rate_init=LR, max_iter=1, warm_start=True,
                         shuffle=True, random_state=seed)
@@ -92,11 +96,18 @@ def sklearn_epochs(ds, epochs, seed):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             start = time.perf_counter()
-            clf.fit(ds.X_train, ds.y_train)
+            clf.fit(X, ds.y_train)
             seconds = time.perf_counter() - start
         yield seconds
-    assert clf.coefs_[0].dtype == np.float32, "scikit-learn did not train in float32"
-    return float(clf.score(ds.X_test, ds.y_test))
+    assert clf.coefs_[0].dtype == dtype, f"scikit-learn did not train in {np.dtype(dtype).name}"
+    return float(clf.score(ds.X_test.astype(dtype, copy=False), ds.y_test))
+
+
+def sklearn_float64_epochs(ds, epochs, seed):
+    """The same, on float64 data: what MLPClassifier trains in when handed MNIST as
+    ``fetch_openml`` returns it (seed 000's way), and most likely how the issue's
+    1.6 s/epoch was measured. Shown for context; the targets use the float32 row."""
+    return (yield from sklearn_epochs(ds, epochs, seed, dtype=np.float64))
 
 
 def torch_epochs(ds, epochs, seed):
@@ -190,6 +201,7 @@ def cnn_preset_epochs(ds, epochs, seed, data_dir=None):
 CONTENDERS = {
     "nncore": ("nncore Network.fit", nncore_epochs),
     "sklearn": ("scikit-learn MLPClassifier", sklearn_epochs),
+    "sklearn64": ("  the same on float64 data", sklearn_float64_epochs),
     "torch": ("PyTorch (CPU)", torch_epochs),
     "numpy": ("plain NumPy loop", numpy_loop_epochs),
 }
@@ -303,6 +315,9 @@ def main(argv=None) -> int:
         targets["under_0.5_s_per_epoch"] = base <= 0.5
         if "sklearn" in results:
             targets["2x_faster_than_sklearn"] = results["sklearn"]["seconds_per_epoch"] >= 2 * base
+        if "sklearn64" in results:   # context only: not the float32 comparison
+            targets["2x_faster_than_sklearn_on_float64"] = (
+                results["sklearn64"]["seconds_per_epoch"] >= 2 * base)
         if "torch" in results:
             targets["not_slower_than_torch"] = base <= results["torch"]["seconds_per_epoch"]
         print("targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in targets.items()))

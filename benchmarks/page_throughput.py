@@ -45,13 +45,13 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
 
 
-def cpu_seconds(server_pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by the Streamlit server with every process under it (the
-    training runs in a child process) and by all Chromium processes (Linux /proc; zeros
+def cpu_seconds(server_pid: int) -> tuple[float, float, float]:
+    """CPU seconds used so far by the Streamlit server itself, by the processes under it
+    (the training runs in one), and by all Chromium processes (Linux /proc; zeros
     elsewhere): where the page's time goes besides training."""
     proc = Path("/proc")
     if not proc.exists():
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     tick = os.sysconf("SC_CLK_TCK")
     parents, used, browser = {}, {}, 0.0
     for entry in proc.iterdir():
@@ -70,14 +70,15 @@ def cpu_seconds(server_pid: int) -> tuple[float, float]:
             browser += used[pid]
 
     def under_server(pid):
+        pid = parents.get(pid, 0)
         while pid > 1:
             if pid == server_pid:
                 return True
             pid = parents.get(pid, 0)
         return False
 
-    server = sum(seconds for pid, seconds in used.items() if under_server(pid))
-    return server, browser
+    below = sum(seconds for pid, seconds in used.items() if under_server(pid))
+    return used.get(server_pid, 0.0), below, browser
 
 
 def browser_command(nice: int, cpu_percent: int) -> str:
@@ -109,9 +110,9 @@ def wait_until_idle(server_pid: int, limit: float = 60.0) -> None:
     share the CPU with it."""
     end = time.perf_counter() + limit
     while time.perf_counter() < end:
-        before = cpu_seconds(server_pid)[0]
+        before = sum(cpu_seconds(server_pid)[:2])
         time.sleep(1.0)
-        if cpu_seconds(server_pid)[0] - before < 0.05:
+        if sum(cpu_seconds(server_pid)[:2]) - before < 0.05:
             return
 
 
@@ -221,11 +222,13 @@ def main(argv=None) -> None:
                 browser.close()
                 page.append(seconds)
                 cpu.append({"wall": wall, "server": after[0] - before[0],
-                            "browser": after[1] - before[1]})
+                            "training_process": after[1] - before[1],
+                            "browser": after[2] - before[2]})
                 print(f"round {r}: page {page[-1]:.3f} s/epoch   (load {load()})  {text}",
                       flush=True)
-                print(f"         from Start to the end of the run ({wall:.1f} s): server and "
-                      f"its training process {cpu[-1]['server']:.1f} CPU-s, Chromium "
+                print(f"         from Start to the end of the run ({wall:.1f} s): server "
+                      f"{cpu[-1]['server']:.1f} CPU-s, its training process "
+                      f"{cpu[-1]['training_process']:.1f} CPU-s, Chromium "
                       f"{cpu[-1]['browser']:.1f} CPU-s", flush=True)
     finally:
         server.terminate()
@@ -234,6 +237,7 @@ def main(argv=None) -> None:
     print(f"\nmedian over rounds: CLI {cli_s:.3f} s/epoch ({n_train / cli_s:,.0f} samples/s), "
           f"page {page_s:.3f} s/epoch ({n_train / page_s:,.0f} samples/s): "
           f"page keeps {cli_s / page_s:.0%} of the CLI's throughput (target ≥ 85 %)")
+    print("page ÷ CLI round by round: " + ", ".join(f"{c / q:.0%}" for c, q in zip(cli, page)))
     print(json.dumps({"preset": PRESET, "epochs": args.epochs, "browser_nice": args.browser_nice,
                       "browser_cpu_percent": args.browser_cpu,
                       "cli_seconds_per_epoch": cli,

@@ -10,6 +10,9 @@ The worker stops by itself when its owner disappears: the UI passes an ``owner``
 reference to it, so when the session and its state are dropped, the run ends too
 (``SessionToken`` is a ready-made owner: keep one in the session's state).
 
+``ProcessTrainer`` (``process_trainer.py``), what the app uses, has the same interface and
+runs the training in a child process instead; it reuses this module's progress record.
+
 ``BackgroundTask`` runs any other long job the same way (the app's learning-rate study
 and scikit-learn cross-check): a function ``fn(report, control)`` on a worker thread,
 watched through ``progress()`` and stopped through ``stop()``.

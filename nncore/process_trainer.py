@@ -15,8 +15,9 @@ in 1 run of 6, and the command line in 2 of 15.
 How the two processes talk:
 
     parent ──► child   the network (its configuration and weights), the data through
-                       shared memory, and four switches: stop, run (cleared = paused),
-                       "send your weights" — multiprocessing Events, read between batches;
+                       shared memory, and three switches — stop, run (cleared = paused)
+                       and "send your weights" — multiprocessing Events read between
+                       batches;
     child  ──► parent  messages on a pipe, read by a thread of the parent:
                        ("batches", losses, epoch, batch, batches, epochs, elapsed,
                            samples_seen)            at most every REPORT_SECONDS;

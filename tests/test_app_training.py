@@ -12,6 +12,7 @@ import base64
 import importlib.util
 import io
 import json
+import os
 import time
 import zipfile
 from pathlib import Path
@@ -24,6 +25,7 @@ import inference_views
 import training_views
 from nncore import Dense, Network
 from nncore.layers import ActivationLayer, Conv2D, Flatten, MaxPool2D, Reshape
+from nncore.process_trainer import ProcessTrainer
 from nncore.run import build_for, load_spec_data
 from nncore.serialization import save
 from nncore.spec import LayerSpec, RunSpec
@@ -92,6 +94,8 @@ def test_train_a_tiny_network_and_see_history_charts_and_model():
     _run_until_ended(at)
 
     trainer = at.session_state["trainer"]
+    assert isinstance(trainer, ProcessTrainer)     # trained in its own process, like the CLI
+    assert trainer.process.pid != os.getpid() and trainer.process.exitcode == 0
     p = trainer.progress()
     assert p.state == "finished" and p.epoch == 2
     assert len(p.history["train_loss"]) == 2 and len(p.history["val_loss"]) == 2
