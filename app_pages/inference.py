@@ -61,7 +61,7 @@ def _start_quick_training():
     """Build the default network for its data (MNIST, else the digits fallback) and train
     it in a child process; the loop in ``_quick_training`` shows its progress."""
     from nncore.presets import PRESETS
-    from nncore.process_trainer import ProcessTrainer
+    from nncore.process_trainer import make_trainer
     from nncore.run import build_for
 
     spec = PRESETS[DEFAULT_PRESET].run_spec()
@@ -70,9 +70,9 @@ def _start_quick_training():
     network.metadata["preset"] = DEFAULT_PRESET
     owner = st.session_state.setdefault(OWNER, _Owner())
     validation = (dataset.X_val, dataset.y_val) if dataset.n_val else None
-    trainer = ProcessTrainer(network, dataset.X_train, dataset.y_train, validation=validation,
-                             owner=owner, epochs=spec.epochs, batch_size=spec.batch_size,
-                             shuffle=spec.shuffle, seed=spec.seed, schedule=spec.schedule)
+    trainer = make_trainer(network, dataset.X_train, dataset.y_train, validation=validation,
+                           owner=owner, epochs=spec.epochs, batch_size=spec.batch_size,
+                           shuffle=spec.shuffle, seed=spec.seed, schedule=spec.schedule)
     st.session_state[QUICK] = {"trainer": trainer, "dataset": dataset,
                                "title": shared.dataset_title(dataset.name)}
     trainer.start()

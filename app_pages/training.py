@@ -3,8 +3,8 @@ learn in live charts, look inside the trained network, run seed 003's experiment
 save or load the model.
 
 The run itself is a ``nncore.process_trainer.ProcessTrainer`` kept in the session state
-(``shared.TRAINER``): the training happens in another process, watched by a thread that
-touches no Streamlit API, so reruns, clicks and visits to other pages leave it alone.
+(``shared.TRAINER``): the training happens in another process (on a thread where the
+system cannot start one), watched by a thread that touches no Streamlit API, so reruns, clicks and visits to other pages leave it alone.
 While it runs, a fragment polls its progress every two seconds and another redraws the
 charts every six; figures are rebuilt only when the numbers behind them changed.
 """
@@ -28,7 +28,7 @@ from nncore.data import DataUnavailable
 from nncore.metrics import confusion_matrix, per_class_accuracy
 from nncore.optimizers import get_optimizer
 from nncore.presets import LEARNING_RATE_STUDY
-from nncore.process_trainer import ProcessTrainer
+from nncore.process_trainer import make_trainer
 from nncore.run import build_for
 from nncore.serialization import ModelFileError, load, save
 from nncore.spec import LIMITS, RunSpec, count_parameters
@@ -193,7 +193,7 @@ def start_training(spec: RunSpec, dataset, continue_model=None) -> str | None:
     except (ValueError, TrainingError) as exc:
         return str(exc)
     validation = (dataset.X_val, dataset.y_val) if dataset.n_val else None
-    trainer = ProcessTrainer(
+    trainer = make_trainer(
         network, dataset.X_train, dataset.y_train, validation=validation, owner=_owner(),
         meta={"spec": spec.to_dict(), "data": dict(spec.data), "continued": continue_model is not None,
               "n_train": dataset.n_train},

@@ -15,7 +15,8 @@ in 1 run of 6, and the command line in 2 of 15.
 How the two processes talk:
 
     parent ──► child   the network (its configuration and weights), the data through
-                       shared memory, and three switches — stop, run (cleared = paused)
+                       shared memory (or a temporary file, when that is too small),
+                       and three switches — stop, run (cleared = paused)
                        and "send your weights" — multiprocessing Events read between
                        batches;
     child  ──► parent  messages on a pipe, read by a thread of the parent:
@@ -32,6 +33,9 @@ object handed to the trainer is the trained network, as with ``BackgroundTrainer
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import shutil
+import tempfile
 import threading
 import time
 from multiprocessing import shared_memory
@@ -108,6 +112,7 @@ class ProcessTrainer(BackgroundTrainer):
         self._weights_version = 0
         self._weights_arrived = threading.Condition(self._lock)
         self.process = None
+        self._in_thread = False     # True if the child could not start: fit runs here
 
     def start(self) -> "ProcessTrainer":
         self._launch("nncore-process-reader")
@@ -121,7 +126,7 @@ class ProcessTrainer(BackgroundTrainer):
         with self._lock:
             ended = self._progress.state not in ("running", "paused")
             seen = self._weights_version
-        if not ended:
+        if not ended and not self._in_thread:
             self.control.request_weights()
             deadline = time.monotonic() + WEIGHTS_WAIT_SECONDS
             with self._weights_arrived:
@@ -150,7 +155,14 @@ class ProcessTrainer(BackgroundTrainer):
                 target=_train_in_child, name="nncore-training", daemon=True,
                 args=(child_conn, _network_state(self.network), [b.ticket for b in blocks],
                       self.control, self._fit_kwargs))
-            self.process.start()
+            try:
+                self.process.start()
+            except OSError:          # no processes here after all: train on this thread
+                self.process = None
+                for block in blocks:
+                    block.release()
+                self._in_thread = True
+                return super()._run()
             child_conn.close()
             ended = self._read(conn, blocks)
             if not ended:
@@ -212,30 +224,65 @@ class ProcessTrainer(BackgroundTrainer):
             self._weights_arrived.notify_all()
 
 
-# ---------------------------------------------------------------------- data in shared memory
-class _SharedArray:
-    """An array copied once into shared memory, mapped by the child without a copy."""
+def make_trainer(network, X, y, **kwargs) -> BackgroundTrainer:
+    """A ProcessTrainer where this system can start processes and share semaphores
+    between them; where it cannot (some sandboxes and serverless hosts), a
+    BackgroundTrainer, which has the same interface and trains on a thread."""
+    try:
+        return ProcessTrainer(network, X, y, **kwargs)
+    except (OSError, ImportError):
+        return BackgroundTrainer(network, X, y, **kwargs)
 
-    def __init__(self, block, ticket):
-        self.block, self.ticket = block, ticket
+
+# ---------------------------------------------------------------------- data in shared memory
+SHM_DIR = "/dev/shm"   # where Linux keeps shared memory; containers often make it small
+
+
+def _shared_memory_has_room(nbytes: int) -> bool:
+    """Writing past the end of a too-small /dev/shm kills the process (SIGBUS) instead of
+    raising an error, so look first. Elsewhere (macOS, Windows) there is no such folder."""
+    if not os.path.isdir(SHM_DIR):
+        return True
+    return shutil.disk_usage(SHM_DIR).free >= 2 * nbytes   # room to spare for others
+
+
+class _SharedArray:
+    """An array copied once to memory both processes can map: a shared-memory block,
+    or a temporary file when shared memory is too small for it. The child maps it
+    without copying; the parent removes it as soon as the child holds it."""
+
+    def __init__(self, release, ticket):
+        self._release, self.ticket = release, ticket
 
     @classmethod
     def create(cls, array: np.ndarray) -> "_SharedArray":
         array = np.ascontiguousarray(array)
-        block = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
-        np.ndarray(array.shape, array.dtype, buffer=block.buf)[...] = array
-        return cls(block, (block.name, array.shape, array.dtype.str))
+        layout = (array.shape, array.dtype.str)
+        if _shared_memory_has_room(array.nbytes):
+            block = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
+            np.ndarray(array.shape, array.dtype, buffer=block.buf)[...] = array
+            return cls(lambda: (block.close(), block.unlink()), ("shm", block.name) + layout)
+        fd, path = tempfile.mkstemp(prefix="nncore-data-", suffix=".npy")
+        os.close(fd)
+        np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype, shape=array.shape)[...] = array
+        return cls(lambda: os.remove(path), ("file", path) + layout)
 
     def release(self):
-        if self.block is not None:
-            self.block.close()
-            self.block.unlink()
-            self.block = None
+        if self._release is not None:
+            try:
+                self._release()
+            except OSError:        # already gone, or (Windows) still mapped by the child
+                pass
+            self._release = None
 
 
 def _attach(ticket):
-    name, shape, dtype = ticket
-    block = shared_memory.SharedMemory(name=name)
+    """(the object to keep alive while the array is used, the array) in the child."""
+    kind, where, shape, dtype = ticket
+    if kind == "file":
+        array = np.load(where, mmap_mode="r")
+        return array, array
+    block = shared_memory.SharedMemory(name=where)
     return block, np.ndarray(shape, np.dtype(dtype), buffer=block.buf)
 
 
@@ -312,5 +359,6 @@ def _train_in_child(conn, network_state, tickets, control, fit_kwargs):
         send_losses()
     conn.send(("end",) + end)
     conn.close()
-    for block, _ in attached:
-        block.close()
+    for holder, _ in attached:
+        if isinstance(holder, shared_memory.SharedMemory):
+            holder.close()

@@ -5,6 +5,8 @@ Every trainer test runs twice: with ``BackgroundTrainer`` (a worker thread) and 
 ``ProcessTrainer`` (a child process, what the app uses)."""
 
 import gc
+import multiprocessing as mp
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 
 from nncore import Dense, Network
 from nncore.background import BackgroundTask, BackgroundTrainer, SessionToken
+from nncore import process_trainer
 from nncore.process_trainer import ProcessTrainer
 
 TIMEOUT = 20
@@ -258,9 +261,15 @@ def _shared_blocks():
     return {p.name for p in Path("/dev/shm").iterdir() if p.name.startswith("psm_")}
 
 
-def test_process_run_is_bit_identical_to_the_thread_run():
+@pytest.mark.parametrize("channel", ["shared memory", "temporary file"])
+def test_process_run_is_bit_identical_to_the_thread_run(channel, monkeypatch, tmp_path):
     """The child rebuilds the network from its configuration and weights, and the data
-    travels through shared memory: none of that may change a single bit of the result."""
+    travels through shared memory, or through a temporary file when shared memory is
+    too small (as /dev/shm often is in containers): none of that may change a single bit
+    of the result, and the file is gone afterwards."""
+    if channel == "temporary file":
+        monkeypatch.setattr(process_trainer, "_shared_memory_has_room", lambda nbytes: False)
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     X, y = _data(512)
     kwargs = dict(validation=(X[:64], y[:64]), epochs=4, batch_size=32, seed=3,
                   schedule="cosine")
@@ -278,6 +287,7 @@ def test_process_run_is_bit_identical_to_the_thread_run():
     assert process_p.history["val_loss"] == thread_p.history["val_loss"]
     assert process_p.batch_loss == thread_p.batch_loss
     assert process_net.history.train_loss == thread_p.history["train_loss"]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_process_model_copy_while_paused_is_what_a_stop_then_keeps():
@@ -336,3 +346,40 @@ def test_process_stop_mid_epoch_reports_every_batch_done():
     stride = p.batch_loss[1][0] - p.batch_loss[0][0]     # the curve may have been thinned
     assert steps - stride < p.batch_loss[-1][0] <= steps
     assert p.epoch == len(tr.network.history.epoch)
+
+
+def test_where_processes_cannot_start_training_runs_on_a_thread(monkeypatch):
+    """Some hosts refuse semaphores or new processes: the run must still happen, on a
+    thread, with the same result."""
+    X, y = _data()
+    reference = BackgroundTrainer(_net(), X, y, epochs=2, batch_size=32).start()
+    assert reference.join(TIMEOUT)
+
+    def no_semaphores():
+        raise OSError("sem_open is not implemented on this host")
+    monkeypatch.setattr(process_trainer, "_context", no_semaphores)
+    tr = process_trainer.make_trainer(_net(), X, y, epochs=2, batch_size=32)
+    assert type(tr) is BackgroundTrainer
+
+    class Unstartable:
+        def start(self):
+            raise OSError("no new processes on this host")
+
+    class NoProcesses:            # semaphores and pipes work, starting a process does not
+        def __init__(self):
+            self.real = mp.get_context("spawn")
+            self.Event, self.Pipe = self.real.Event, self.real.Pipe
+
+        def Process(self, **kwargs):
+            return Unstartable()
+    monkeypatch.setattr(process_trainer, "_context", NoProcesses)
+    before = _shared_blocks()
+    tr = process_trainer.make_trainer(_net(), X, y, epochs=2, batch_size=32)
+    assert type(tr) is ProcessTrainer
+    tr.start()
+    assert tr.join(TIMEOUT)
+    assert tr.progress().state == "finished" and tr.process is None
+    for (_, a, _), (_, b, _) in zip(tr.network.parameters(), reference.network.parameters()):
+        np.testing.assert_array_equal(a, b)
+    assert tr.model_copy().predict(X).shape == (len(X),)
+    assert _shared_blocks() <= before
