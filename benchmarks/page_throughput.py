@@ -3,7 +3,7 @@
 Run by hand (never by the tests), on a machine that is otherwise quiet, with Chromium and
 Playwright installed (``requirements-dev.txt``; ``apt-get install chromium``):
 
-    NNCORE_MNIST_DIR=/path/to/mnist python benchmarks/page_throughput.py [--rounds 3] [--epochs 10]
+    NNCORE_MNIST_DIR=/path/to/mnist python benchmarks/page_throughput.py [--rounds 5] [--epochs 10]
 
 Each round trains the same configuration twice, one after the other:
 
@@ -167,7 +167,7 @@ def page_seconds_per_epoch(page, url: str, on_start, timeout: float = 1200) -> t
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=10, help="default: the preset's own 10")
     p.add_argument("--browser-nice", type=int, default=0,
                    help="run Chromium at this nice level (19: lowest priority)")
