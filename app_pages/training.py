@@ -4,9 +4,10 @@ save or load the model.
 
 The run itself is a ``nncore.process_trainer.ProcessTrainer`` kept in the session state
 (``shared.TRAINER``): the training happens in another process (on a thread where the
-system cannot start one), watched by a thread that touches no Streamlit API, so reruns, clicks and visits to other pages leave it alone.
-While it runs, a fragment polls its progress every two seconds and another redraws the
-charts every six; figures are rebuilt only when the numbers behind them changed.
+system cannot start one), watched by a thread that touches no Streamlit API, so reruns,
+clicks and visits to other pages leave it alone. While it runs, a fragment polls its
+progress every two seconds and another redraws the charts every six; figures are rebuilt
+only when the numbers behind them changed.
 """
 
 from __future__ import annotations

@@ -20,10 +20,12 @@ How the two processes talk:
                        and "send your weights" — multiprocessing Events read between
                        batches;
     child  ──► parent  messages on a pipe, read by a thread of the parent:
+                       ("ready",)               once the data is mapped;
                        ("batches", losses, epoch, batch, batches, epochs, elapsed,
                            samples_seen)            at most every REPORT_SECONDS;
                        ("epoch", history)       after an epoch, at most as often;
-                       ("weights", arrays)      when asked, and when it pauses;
+                       ("weights", arrays)      when asked (also while paused), and
+                                                when it pauses;
                        ("end", state, history, message, suggested_lr, arrays)  last.
 
 When the run ends, its final weights are copied into ``trainer.network``, so that the
@@ -62,19 +64,20 @@ def _context():
 
 class ProcessControl(TrainingControl):
     """``TrainingControl`` whose switches work across processes; the child also answers
-    requests for its weights through it."""
+    requests for its weights through it, between batches and while paused."""
 
     def __init__(self, ctx):
         super().__init__()
         self._stop, self._running = ctx.Event(), ctx.Event()
         self._running.set()
         self._weights_wanted = ctx.Event()
-        self.on_pause = None        # set in the child: send the weights before waiting
+        self.on_pause = None        # set in the child: called once when a pause begins …
+        self.while_paused = None    # … and every 0.1 s until it ends
 
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["weights_lock"]   # a thread lock is per process; the child makes its own
-        state["on_pause"] = None
+        state["on_pause"] = state["while_paused"] = None
         return state
 
     def __setstate__(self, state):
@@ -91,9 +94,14 @@ class ProcessControl(TrainingControl):
         return False
 
     def wait_while_paused(self) -> bool:
-        if self.paused and self.on_pause is not None:
-            self.on_pause()          # nothing moves while paused: these weights stay newest
-        return super().wait_while_paused()
+        if self._running.is_set():          # every batch of a running run: no waiting
+            return not self._stop.is_set()
+        if self.on_pause is not None:
+            self.on_pause()
+        while not self._running.wait(timeout=0.1):
+            if self.while_paused is not None:
+                self.while_paused()
+        return not self._stop.is_set()
 
 
 class ProcessTrainer(BackgroundTrainer):
@@ -104,6 +112,9 @@ class ProcessTrainer(BackgroundTrainer):
     """
 
     def __init__(self, network, X, y, *, validation=None, owner=None, meta=None, **fit_kwargs):
+        if "on_event" in fit_kwargs:
+            raise TypeError("ProcessTrainer trains in another process, where an on_event "
+                            "callback cannot run; use BackgroundTrainer for callbacks.")
         super().__init__(network, X, y, validation=validation, owner=owner, meta=meta,
                          **fit_kwargs)
         self._ctx = _context()
@@ -121,8 +132,10 @@ class ProcessTrainer(BackgroundTrainer):
 
     # ------------------------------------------------------------------ reading
     def model_copy(self):
-        """A copy of the network with the child's newest weights (asked for and waited
-        on, at most WEIGHTS_WAIT_SECONDS); once the run has ended, of the trained network."""
+        """A copy of the network with the child's newest weights: asked for, and waited on
+        for at most WEIGHTS_WAIT_SECONDS (a paused child answers too). Once the run has
+        ended, a copy of the trained network. If the child sent nothing in time, the
+        newest weights it sent before — or, before its first, the weights it started from."""
         with self._lock:
             ended = self._progress.state not in ("running", "paused")
             seen = self._weights_version
@@ -131,25 +144,26 @@ class ProcessTrainer(BackgroundTrainer):
             deadline = time.monotonic() + WEIGHTS_WAIT_SECONDS
             with self._weights_arrived:
                 while (self._weights_version == seen and self._progress.active
-                       and self._progress.state != "paused"
                        and time.monotonic() < deadline):
                     self._weights_arrived.wait(0.05)
+                ended = not self._progress.active
                 weights = self._weights
-            if weights is not None:
+            if not ended and weights is not None:
                 copy = self.network.copy()
                 for (_, dst, _), src in zip(copy.parameters(), weights):
                     dst[...] = src
                 return copy
-        with self.control.weights_lock:
+        with self.control.weights_lock:   # the trained weights once ended, else the first
             return self.network.copy()
 
     # ------------------------------------------------------------------ the parent's reader
     def _run(self):
         """Start the child, then turn its messages into the progress record until it ends."""
-        blocks, conn = [], None
+        blocks, conn, child_conn = [], None, None
         try:
             arrays = [self._X, self._y] + (list(self._validation) if self._validation else [])
-            blocks = [_SharedArray.create(np.asarray(a)) for a in arrays]
+            for array in arrays:        # one at a time: a failure releases those made so far
+                blocks.append(_SharedArray.create(np.asarray(array)))
             conn, child_conn = self._ctx.Pipe(duplex=False)
             self.process = self._ctx.Process(
                 target=_train_in_child, name="nncore-training", daemon=True,
@@ -159,27 +173,26 @@ class ProcessTrainer(BackgroundTrainer):
                 self.process.start()
             except OSError:          # no processes here after all: train on this thread
                 self.process = None
-                for block in blocks:
-                    block.release()
+                _release(blocks)
                 self._in_thread = True
                 return super()._run()
-            child_conn.close()
-            ended = self._read(conn, blocks)
-            if not ended:
-                code = self.process.exitcode
+            finally:
+                child_conn.close()   # the child has its own copy of this end
+            if not self._read(conn, blocks):
+                self.process.join(1)
                 self._record_end("failed", message="Training failed: the training process "
-                                 f"ended unexpectedly (exit code {code}).")
+                                 f"ended unexpectedly (exit code {self.process.exitcode}).")
         except Exception as exc:   # the UI shows the sentence; nothing escapes the thread
             self._record_end("failed", message=f"Training failed: {exc}")
         finally:
-            if self.process is not None:
+            _release(blocks)
+            if conn is not None:
+                conn.close()
+            if self.process is not None and self.process.pid is not None:   # it started
                 self.process.join(5)
                 if self.process.is_alive():
                     self.process.terminate()
-            for block in blocks:
-                block.release()
-            if conn is not None:
-                conn.close()
+                    self.process.join(1)
 
     def _read(self, conn, blocks) -> bool:
         """Handle messages until the "end" one (True) or the child's death (False)."""
@@ -196,8 +209,7 @@ class ProcessTrainer(BackgroundTrainer):
                 return False
             kind, *body = message
             if kind == "ready":            # the child has mapped the data: unlink it now,
-                for block in blocks:       # so that nothing is left behind if either dies
-                    block.release()
+                _release(blocks)           # so that nothing is left behind if either dies
             elif kind == "batches":
                 self._record_batches(*body)
             elif kind == "epoch":
@@ -251,6 +263,10 @@ class _SharedArray:
     or a temporary file when shared memory is too small for it. The child maps it
     without copying; the parent removes it as soon as the child holds it."""
 
+    # Sessions start runs concurrently: look for room and take it in one step, so that
+    # two of them cannot both find the same free space.
+    _creating = threading.Lock()
+
     def __init__(self, release, ticket):
         self._release, self.ticket = release, ticket
 
@@ -258,14 +274,28 @@ class _SharedArray:
     def create(cls, array: np.ndarray) -> "_SharedArray":
         array = np.ascontiguousarray(array)
         layout = (array.shape, array.dtype.str)
-        if _shared_memory_has_room(array.nbytes):
-            block = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
-            np.ndarray(array.shape, array.dtype, buffer=block.buf)[...] = array
-            return cls(lambda: (block.close(), block.unlink()), ("shm", block.name) + layout)
-        fd, path = tempfile.mkstemp(prefix="nncore-data-", suffix=".npy")
-        os.close(fd)
-        np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype, shape=array.shape)[...] = array
-        return cls(lambda: os.remove(path), ("file", path) + layout)
+        with cls._creating:
+            if _shared_memory_has_room(array.nbytes):
+                block = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
+                shared = cls(lambda: (block.close(), block.unlink()), ("shm", block.name) + layout)
+                view = np.ndarray(array.shape, array.dtype, buffer=block.buf)
+            else:
+                fd, path = tempfile.mkstemp(prefix="nncore-data-", suffix=".npy")
+                os.close(fd)
+                shared = cls(lambda: os.remove(path), ("file", path) + layout)
+                try:
+                    view = np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype,
+                                                     shape=array.shape)
+                except BaseException:
+                    shared.release()
+                    raise
+        try:
+            view[...] = array
+            del view                    # a view into the block must go before it closes
+        except BaseException:
+            shared.release()
+            raise
+        return shared
 
     def release(self):
         if self._release is not None:
@@ -274,6 +304,11 @@ class _SharedArray:
             except OSError:        # already gone, or (Windows) still mapped by the child
                 pass
             self._release = None
+
+
+def _release(blocks):
+    for block in blocks:
+        block.release()
 
 
 def _attach(ticket):
@@ -305,12 +340,16 @@ def _network_from_state(state):
 
 def _train_in_child(conn, network_state, tickets, control, fit_kwargs):
     """The child's whole life: map the data, train, report, send the final weights."""
-    attached = [_attach(t) for t in tickets]
-    conn.send(("ready",))
-    arrays = [a for _, a in attached]
-    X, y = arrays[0], arrays[1]
-    validation = (arrays[2], arrays[3]) if len(arrays) == 4 else None
-    network = _network_from_state(network_state)
+    try:
+        attached = [_attach(t) for t in tickets]
+        conn.send(("ready",))
+        arrays = [a for _, a in attached]
+        X, y = arrays[0], arrays[1]
+        validation = (arrays[2], arrays[3]) if len(arrays) == 4 else None
+        network = _network_from_state(network_state)
+    except Exception as exc:   # the parent shows the sentence
+        conn.send(("end", "failed", None, f"Training could not start: {exc}", None, None))
+        return
     pending, last_batch = [], None
     last_report = last_epoch_report = time.perf_counter()
 
@@ -346,7 +385,14 @@ def _train_in_child(conn, network_state, tickets, control, fit_kwargs):
             send_losses()
         conn.send(("weights", weights()))
 
-    control.on_pause = on_pause
+    def while_paused():
+        if control.take_weights_request():
+            conn.send(("weights", weights()))
+        parent = mp.parent_process()
+        if parent is not None and not parent.is_alive():
+            raise SystemExit("the program that started this run has ended")
+
+    control.on_pause, control.while_paused = on_pause, while_paused
     try:
         history = network.fit(X, y, validation_data=validation, callbacks=[report],
                               control=control, **fit_kwargs)

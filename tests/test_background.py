@@ -5,6 +5,9 @@ Every trainer test runs twice: with ``BackgroundTrainer`` (a worker thread) and 
 ``ProcessTrainer`` (a child process, what the app uses)."""
 
 import gc
+import os
+import subprocess
+import sys
 import multiprocessing as mp
 import tempfile
 import threading
@@ -290,7 +293,10 @@ def test_process_run_is_bit_identical_to_the_thread_run(channel, monkeypatch, tm
     assert list(tmp_path.iterdir()) == []
 
 
-def test_process_model_copy_while_paused_is_what_a_stop_then_keeps():
+def test_process_model_copy_while_paused_is_what_a_stop_then_keeps(monkeypatch):
+    # A child that stopped answering would make model_copy wait this long and then fall
+    # back on older weights; the paused child must answer at once instead.
+    monkeypatch.setattr(process_trainer, "WEIGHTS_WAIT_SECONDS", 60.0)
     X, y = _data()
     net = _net()
     initial = [p.copy() for _, p, _ in net.parameters()]
@@ -299,13 +305,17 @@ def test_process_model_copy_while_paused_is_what_a_stop_then_keeps():
     running_copy = tr.model_copy()                 # asked of the child, mid-run
     assert any(not np.array_equal(a, b) for (_, a, _), b in zip(running_copy.parameters(), initial))
     tr.pause()
+    paused_copy = tr.model_copy()                  # at once: the batch in flight may end first
     time.sleep(0.3)
-    paused_copy = tr.model_copy()
+    asked = time.monotonic()
+    later_copy = tr.model_copy()                   # answered by the paused child
+    assert time.monotonic() - asked < 10, "the paused child did not answer"
     tr.stop()                                      # wakes the paused child: it ends at once
     assert tr.join(TIMEOUT)
     assert tr.progress().state == "stopped"
-    for (_, a, _), (_, b, _) in zip(paused_copy.parameters(), tr.network.parameters()):
-        np.testing.assert_array_equal(a, b)
+    for copy in (paused_copy, later_copy):
+        for (_, a, _), (_, b, _) in zip(copy.parameters(), tr.network.parameters()):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_process_that_dies_is_reported_and_leaves_the_network_and_memory_alone():
@@ -318,7 +328,7 @@ def test_process_that_dies_is_reported_and_leaves_the_network_and_memory_alone()
     tr.process.kill()
     assert tr.join(TIMEOUT)
     p = tr.progress()
-    assert p.state == "failed" and "ended unexpectedly" in p.message
+    assert p.state == "failed" and "ended unexpectedly (exit code -9)" in p.message
     for (_, w, _), w0 in zip(tr.network.parameters(), initial):
         np.testing.assert_array_equal(w, w0)
     assert _shared_blocks() <= before, "the data's shared memory must be released"
@@ -383,3 +393,76 @@ def test_where_processes_cannot_start_training_runs_on_a_thread(monkeypatch):
         np.testing.assert_array_equal(a, b)
     assert tr.model_copy().predict(X).shape == (len(X),)
     assert _shared_blocks() <= before
+
+
+def test_process_start_that_fails_is_reported_and_releases_the_data():
+    before = _shared_blocks()
+    X, y = _data()
+    # a schedule the child cannot receive: functions defined here do not pickle
+    tr = ProcessTrainer(_net(), X, y, epochs=2, batch_size=32,
+                        schedule=lambda lr, epoch, epochs: lr).start()
+    assert tr.join(TIMEOUT)
+    p = tr.progress()
+    assert p.state == "failed" and p.message.startswith("Training failed: ")
+    assert _shared_blocks() <= before
+
+
+def test_process_that_cannot_build_its_network_says_why(monkeypatch):
+    X, y = _data()
+    broken = lambda network: {"config": {"layers": "none"}, "metadata": {}, "weights": []}  # noqa: E731
+    monkeypatch.setattr(process_trainer, "_network_state", broken)
+    tr = ProcessTrainer(_net(), X, y, epochs=2, batch_size=32).start()
+    assert tr.join(TIMEOUT)
+    p = tr.progress()
+    assert p.state == "failed"
+    assert p.message.startswith("Training could not start: ") and "list of layers" in p.message
+
+
+def test_process_trainer_refuses_callbacks_it_could_not_run():
+    X, y = _data()
+    with pytest.raises(TypeError, match="another process"):
+        ProcessTrainer(_net(), X, y, epochs=1, on_event=_slow())
+
+
+PARENT_THAT_DIES = """
+import sys, time
+sys.path.insert(0, {root!r})
+import numpy as np
+from nncore import Dense, Network
+from nncore.process_trainer import ProcessTrainer
+if __name__ == "__main__":
+    X = np.random.default_rng(0).normal(size=(256, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    net = Network([Dense(4, 8, "relu"), Dense(8, 2, "softmax")], seed=0)
+    tr = ProcessTrainer(net, X, y, epochs=100000, batch_size=16).start()
+    while not tr.progress().batch_loss:
+        time.sleep(0.01)
+    tr.pause()
+    time.sleep(0.3)
+    print(tr.process.pid, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_paused_child_ends_when_the_program_that_started_it_is_killed(tmp_path):
+    """A crashed server must not leave paused training processes behind forever."""
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT_THAT_DIES.format(root=str(Path(__file__).resolve().parents[1])))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        child_pid = int(parent.stdout.readline())
+        assert _alive(child_pid)
+        parent.kill()
+        parent.wait(TIMEOUT)
+        assert _wait(lambda: not _alive(child_pid), timeout=10), "the paused child lived on"
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")                 # a zombie has ended too
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
