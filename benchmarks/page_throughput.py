@@ -15,8 +15,11 @@ Each round trains the same configuration twice, one after the other:
 Both report the median training seconds per epoch (the same ``History.seconds`` figure:
 training time only, evaluation excluded); throughput is the number of training digits
 (54,000: the preset keeps 10 % for validation) divided by it. The CLI and the
-page take turns so that load coming and going hits them alike. The last line printed is
-one JSON object with every figure.
+page take turns so that load coming and going hits them alike. For each page run it
+prints the CPU used from Start to the end by the Streamlit server itself, by its
+training process and by Chromium; at the end, the ratio of the medians and the ratio
+round by round. This machine's speed comes and goes: judge by many rounds, not one.
+The last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
