@@ -23,7 +23,7 @@ import re
 from typing import Mapping
 from urllib.parse import urlencode, urlparse
 
-from nncore.data.registry import DATASETS, ParamSpec
+from nncore.data.registry import DATASETS
 from nncore.initializers import INITIALIZERS
 from nncore.losses import LOSSES
 from nncore.spec import HIDDEN_ACTIVATIONS, LIMITS, OUTPUT_ACTIVATIONS, LayerSpec, RunSpec
@@ -277,13 +277,16 @@ def spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
     for pname, key in DATA_KEYS.items():
         if key not in given:
             continue
-        value = r.take(key)
-        if pname not in info.params:
+        spec = info.params.get(pname)
+        if spec is None:
+            r.take(key)
             r.note(f"The data set {info.name} takes no {key} ({pname}); it was ignored.")
-            continue
-        parsed = _data_param(r, key, pname, info.params[pname], value)
-        if parsed is not None:
-            d["data"][pname] = parsed
+        elif spec.default is None and r.raw[key].lower() in ("", "none"):
+            r.take(key)           # "none" is this parameter's own "off" (MNIST's limit)
+        else:
+            parsed = r.number(key, spec.type, spec.min, spec.max, spec.default)
+            if parsed is not None:
+                d["data"][pname] = parsed
 
     # --- the layers
     d["hidden"] = _layers(r, default)
@@ -345,23 +348,6 @@ def _finite_number(value: str) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
-
-
-def _data_param(r: _Reader, key: str, pname: str, spec: ParamSpec, value: str):
-    """One data-set parameter through ``ParamSpec``: parsed, checked, clamped, noted."""
-    if value.lower() in ("", "none") and spec.default is None:
-        return None
-    number = _finite_number(value)
-    if number is None:
-        r.note(f"{key} should be a number, not {_shown(value)}; the default "
-               f"({_default_text(spec.default)}) was used.")
-        return None
-    clamped = spec.clamp(number)
-    if spec.type is int and number != int(number):
-        r.note(f"{key} should be a whole number, not {_shown(value)}; {clamped} was used.")
-    elif clamped != number:
-        r.note(f"{key} = {_shown(value)} is outside {spec.min} … {spec.max}; {clamped} was used.")
-    return clamped
 
 
 def _clamped(r: _Reader, where: str, what: str, value: int, lo: int, hi: int) -> int:

@@ -132,7 +132,8 @@ MALFORMED = {
     "negative batch": ({"bs": "-5"}, lambda s: s.batch_size == 1),
     "negative seed": ({"seed": "-1"}, lambda s: s.seed == 0),
     "seed hex": ({"seed": "0x1f"}, lambda s: s.seed == 0),
-    "noise words": ({"data": "moons", "noise": "lots"}, lambda s: "noise" not in s.data),
+    "noise words": ({"data": "moons", "noise": "lots"},
+                    lambda s: s.data["noise"] == DATASETS["moons"].params["noise"].default),
     "dropout garbage": ({"layers": "16relu:dX"}, lambda s: s.hidden[0].dropout == 0.0),
     "bool garbage": ({"sep": "maybe", "shuf": "2"}, lambda s: not s.separate_activations and s.shuffle),
     # unknown names
@@ -164,6 +165,7 @@ MALFORMED = {
     "huge units": ({"layers": "999999relu"}, lambda s: s.hidden[0].units == LIMITS["max_units"]),
     "too many layers": ({"layers": ",".join(["8relu"] * 50)},
                         lambda s: len(s.hidden) == LIMITS["max_hidden_layers"]),
+    "fractional samples": ({"data": "moons", "n": "600.6"}, lambda s: s.data["n_samples"] == 601),
     "huge samples": ({"data": "moons", "n": "1e12"},
                      lambda s: s.data["n_samples"] == DATASETS["moons"].params["n_samples"].max),
     "huge seed": ({"seed": str(2 ** 70)}, lambda s: s.seed == 2 ** 32 - 1),
