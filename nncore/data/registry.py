@@ -1,8 +1,8 @@
 """Every data set by name: what it is, which parameters it takes, and ``load_dataset``.
 
 ``DATASETS`` describes each data set and each of its parameters with a default and an
-allowed range, so a user interface can build its widgets from it and clamp values that
-arrive in a link (``ParamSpec.clamp``). ``load_dataset`` checks its arguments against the
+allowed range, so a user interface can build its widgets from it, read a link's values
+into it, and clamp values kept from an earlier rerun (``ParamSpec.clamp``). ``load_dataset`` checks its arguments against the
 same table, so the limits live in one place. The ranges are sized for a hosted demo:
 enough to learn from, small enough that nobody can ask the server for a million points.
 
