@@ -14,7 +14,7 @@ in 1 run of 6, and the command line in 2 of 15.
 
 How the two processes talk:
 
-    parent ──► child   the network (its configuration and weights), the data through
+    parent ──► child   a copy of the network (``Network.copy``), the data through
                        shared memory (or a temporary file, when that is too small),
                        and three switches — stop, run (cleared = paused)
                        and "send your weights" — multiprocessing Events read between
@@ -167,7 +167,7 @@ class ProcessTrainer(BackgroundTrainer):
             conn, child_conn = self._ctx.Pipe(duplex=False)
             self.process = self._ctx.Process(
                 target=_train_in_child, name="nncore-training", daemon=True,
-                args=(child_conn, _network_state(self.network), [b.ticket for b in blocks],
+                args=(child_conn, self.network.copy(), [b.ticket for b in blocks],
                       self.control, self._fit_kwargs))
             try:
                 self.process.start()
@@ -322,23 +322,7 @@ def _attach(ticket):
 
 
 # ---------------------------------------------------------------------- the child
-def _network_state(network) -> dict:
-    return {"config": network.get_config(), "metadata": dict(network.metadata),
-            "weights": [p for _, p, _ in network.parameters()]}
-
-
-def _network_from_state(state):
-    from .serialization import network_from_config
-
-    network = network_from_config(state["config"])
-    network.seed = state["config"].get("seed")
-    for (_, dst, _), src in zip(network.parameters(), state["weights"]):
-        dst[...] = src
-    network.metadata = state["metadata"]
-    return network
-
-
-def _train_in_child(conn, network_state, tickets, control, fit_kwargs):
+def _train_in_child(conn, network, tickets, control, fit_kwargs):
     """The child's whole life: map the data, train, report, send the final weights."""
     try:
         attached = [_attach(t) for t in tickets]
@@ -346,7 +330,6 @@ def _train_in_child(conn, network_state, tickets, control, fit_kwargs):
         arrays = [a for _, a in attached]
         X, y = arrays[0], arrays[1]
         validation = (arrays[2], arrays[3]) if len(arrays) == 4 else None
-        network = _network_from_state(network_state)
     except Exception as exc:   # the parent shows the sentence
         conn.send(("end", "failed", None, f"Training could not start: {exc}", None, None))
         return

@@ -63,11 +63,16 @@ def network_from_config(config: dict):
         raise ModelFileError("The model description has no list of layers.")
     try:
         layers = [layer_from_config(c) for c in config["layers"]]
-        return Network(layers, loss=config.get("loss", {}).get("name", "softmax_cross_entropy"),
-                       optimizer=config.get("optimizer", "sgd"), l2=config.get("l2", 0.0),
-                       dtype=config.get("dtype", "float32"))
+        network = Network(layers, loss=config.get("loss", {}).get("name", "softmax_cross_entropy"),
+                          optimizer=config.get("optimizer", "sgd"), l2=config.get("l2", 0.0),
+                          dtype=config.get("dtype", "float32"))
     except (ValueError, TypeError, AttributeError) as exc:
         raise ModelFileError(f"The model description is invalid: {exc}") from None
+    # The seed comes back too (it seeds fit's shuffling), set after building so that it
+    # does not draw fresh weights; a file's seed that is not a whole number ≥ 0 is dropped.
+    seed = config.get("seed")
+    network.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 else None
+    return network
 
 
 def load(source, name: str | None = None):

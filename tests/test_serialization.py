@@ -39,6 +39,7 @@ def test_save_load_is_exact(net, tmp_path):
     for (n1, p, _), (n2, q, _) in zip(net.parameters(), back.parameters()):
         assert n1 == n2 and p.dtype == q.dtype and np.array_equal(p, q)
     assert back.metadata == net.metadata
+    assert back.seed == net.seed == 4 and net.copy().seed == 4   # it seeds fit's shuffling
     X = np.random.default_rng(1).normal(size=(30, 4))
     assert np.array_equal(back.predict_proba(X), net.predict_proba(X))
     assert np.array_equal(back.predict(X), net.predict(X))
@@ -249,3 +250,15 @@ def test_a_raw_pickle_file_is_refused_and_not_unpickled(tmp_path):
     refused(path, "not an nncore model file")
     assert not marker.exists()
 
+
+
+@pytest.mark.parametrize("seed", ["4", -1, True, 2.5])
+def test_a_seed_that_is_not_a_whole_number_is_dropped(good, tmp_path, seed):
+    _, members = good
+    members = dict(members)
+    header = json.loads(str(members["model.json"]))
+    header["network"]["seed"] = seed
+    members["model.json"] = np.array(json.dumps(header))
+    buffer = io.BytesIO()
+    np.savez(buffer, **members)
+    assert load(buffer.getvalue()).seed is None
