@@ -109,10 +109,7 @@ def layer_statistics(network, X, y, bins: int = 40) -> list[dict]:
         a = layer.forward(a, training=False)
         outputs.append(a)
     net.backward(net.loss.backward(a, Y))
-    if net.l2:
-        for layer in net.layers:
-            if isinstance(layer, Dense):
-                layer.dW += net.l2 * layer.W
+    net.add_l2_gradients()
     stats = []
     index = 0
     for i, layer in enumerate(net.layers):

@@ -196,7 +196,7 @@ class Network:
             else:
                 grad = last.backward(grad, dA_is_delta=True)
                 start -= 1
-        for layer in layers[start::-1]:
+        for layer in reversed(layers[:start + 1]):   # (a one-layer network: nothing left)
             grad = layer.backward(grad)
             if grad is None:   # the first Dense/Conv2D skipped ∂L/∂X (fit): nothing below needs it
                 break
@@ -332,13 +332,18 @@ class Network:
         a = self.forward(X, training=True)
         loss = self.compute_loss(a, Y)
         self.backward(self.loss.backward(a, Y))
+        self.add_l2_gradients()
         triples = self.parameters()
+        self.optimizer.step([p for _, p, _ in triples], [g for _, _, g in triples])
+        return loss, a
+
+    def add_l2_gradients(self) -> None:
+        """Add the L2 penalty's gradient to every weight gradient after ``backward``:
+        ∂(½λΣW²)/∂W = λ·W (biases are not penalised)."""
         if self.l2:
             for layer in self.layers:
                 if isinstance(layer, WeightedLayer):
-                    layer.dW += self.l2 * layer.W        # ∂(½λΣW²)/∂W = λ·W
-        self.optimizer.step([p for _, p, _ in triples], [g for _, _, g in triples])
-        return loss, a
+                    layer.dW += self.l2 * layer.W
 
     def train_step(self, X, y) -> float:
         """One forward pass, one backward pass and one update on the batch (X, y)."""

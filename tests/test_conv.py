@@ -348,11 +348,26 @@ def test_l2_decays_conv_filters_too():
         net._step(X, net._targets(y, 4))
     penalty = net.compute_loss(net.forward(X), net._targets(y, 4)) - net.loss.forward(
         net.forward(X), net._targets(y, 4))
-    assert np.isclose(penalty, 0.05 * sum(np.sum(w * w) for w in net._weights()))
+    weights = [p for name, p, _ in net.parameters() if name.endswith(".W")]   # biases are not
+    assert len(weights) == 3 and np.isclose(penalty, 0.05 * sum(np.sum(w * w) for w in weights))
     for (name, p, _), with_l2, without in zip(net.parameters(), grads[0.1], grads[0.0]):
         expected = 0.1 * p if name.endswith(".W") else 0.0      # ∂(½λΣW²)/∂W = λ·W
         assert np.allclose(with_l2 - without, expected), name
     assert net.parameters()[0][1].ndim == 4                      # the conv filters are among them
+
+
+def test_layer_statistics_count_the_l2_gradient_of_conv_filters():
+    """On all-zero images every data gradient of the filters is 0, so what the statistics
+    report for them is λ·W alone: none of it may be zero."""
+    from nncore.experiments import layer_statistics
+
+    net = small_cnn(np.float64)
+    net.l2 = 0.5
+    stats = layer_statistics(net, np.zeros((4, 36)), np.array([0, 1, 2, 0]))
+    conv = stats[0]
+    assert conv["layer"].startswith("Conv 1") and conv["zero_grad_share"] == 0.0
+    net.l2 = 0.0
+    assert layer_statistics(net, np.zeros((4, 36)), np.array([0, 1, 2, 0]))[0]["zero_grad_share"] == 1.0
 
 
 def test_a_tiny_cnn_learns_the_8x8_digits_in_one_epoch():

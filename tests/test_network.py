@@ -494,3 +494,20 @@ def test_float64_network_trains_in_float64():
     net.fit(X, y, epochs=1)
     assert all(p.dtype == np.float64 for _, p, _ in net.parameters())
     assert net.forward(X).dtype == np.float64
+
+
+def test_a_one_layer_softmax_network_trains_as_softmax_regression():
+    """One Dense softmax layer is multinomial logistic regression: one SGD step must be
+    W ← W − η·Xᵀ(p − Y)/m and b ← b − η·Σ(p − Y)/m, written out here by hand."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+    net = Network([Dense(4, 3, "softmax")], optimizer={"name": "sgd", "lr": 0.5}, seed=1,
+                  dtype=np.float64)
+    W, b = net.layers[0].W.copy(), net.layers[0].b.copy()
+    z = X @ W + b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    delta = (p - np.eye(3)[y]) / len(X)
+    net.fit(X, y, epochs=1, batch_size=None)
+    assert np.allclose(net.layers[0].W, W - 0.5 * X.T @ delta)
+    assert np.allclose(net.layers[0].b, b - 0.5 * delta.sum(0))
