@@ -131,14 +131,14 @@ def network_line(spec: RunSpec, n_features: int | None = None, n_classes: int | 
     else:
         sizes.append("out")
     acts = "/".join(dict.fromkeys(h.activation for h in spec.hidden
-                                  if getattr(h, "kind", "dense") != "maxpool")) or "no hidden layer"
+                                  if h.kind != "maxpool")) or "no hidden layer"
     opt = spec.optimizer
     return f"{'-'.join(sizes)} {acts}, {opt['name']} lr {opt.get('lr')}, {spec.epochs} epochs"
 
 
 def _layer_size(h) -> str:
     """"256" for a dense layer, "conv8" / "pool2" for the image layers a spec may start with."""
-    kind = getattr(h, "kind", "dense")
+    kind = h.kind
     return {"conv": f"conv{getattr(h, 'filters', '')}", "maxpool": f"pool{getattr(h, 'pool', '')}"
             }.get(kind, str(h.units))
 

@@ -19,12 +19,8 @@ from nncore.data import DataUnavailable
 from nncore.initializers import INITIALIZERS
 from nncore.losses import LOSSES
 from nncore.presets import PRESETS
-from nncore.spec import HIDDEN_ACTIVATIONS, LIMITS, OUTPUT_ACTIVATIONS, RunSpec, build_network
-
-try:
-    from nncore.spec import LAYER_KINDS
-except ImportError:  # an engine without conv layers
-    LAYER_KINDS = ("dense",)
+from nncore.spec import (HIDDEN_ACTIVATIONS, LAYER_KINDS, LIMITS, OUTPUT_ACTIVATIONS, RunSpec,
+                         build_network)
 
 ERROR = "arch_error"
 AUTO = "auto"
@@ -51,21 +47,16 @@ def _dataset():
         return None
 
 
-def _shape_kwargs(spec, ds) -> dict:
-    """image_shape for an engine whose spec functions take it (one with conv layers)."""
-    return {"image_shape": ds.image_shape} if len(LAYER_KINDS) > 1 else {}
-
-
 def _work(spec, ds) -> float:
     try:
-        return spec.work(ds.n_train, ds.n_features, ds.n_classes, **_shape_kwargs(spec, ds))
+        return spec.work(ds.n_train, ds.n_features, ds.n_classes, image_shape=ds.image_shape)
     except ValueError:   # conv layers on data that are not images: no size to speak of
         return 0.0
 
 
 def _check_limits(spec, ds) -> None:
     try:
-        spec.check_limits(ds.n_train, ds.n_features, ds.n_classes, **_shape_kwargs(spec, ds))
+        spec.check_limits(ds.n_train, ds.n_features, ds.n_classes, image_shape=ds.image_shape)
     except ValueError as e:
         if "too large" in str(e):
             raise
@@ -261,20 +252,16 @@ st.subheader("Hidden layers")
 image_data = ds is not None and ds.is_image
 st.caption(f"Up to {LIMITS['max_hidden_layers']} hidden layers: dense layers of up to "
            f"{LIMITS['max_units']:,} units"
-           + (", after convolution and max-pool layers when the data are images"
-              if len(LAYER_KINDS) > 1 else "")
+           + ", after convolution and max-pool layers when the data are images"
            + ". The input and output layers follow from the data.")
 WIDTHS = [1.4, 1.6, 1.6, 1.6, 1.6, 0.45, 0.45, 0.45]
 for i, layer in enumerate(spec.hidden):
-    kind = getattr(layer, "kind", "dense")
+    kind = layer.kind
     c = st.columns(WIDTHS, vertical_alignment="bottom")
     n = i + 1
-    if len(LAYER_KINDS) > 1:
-        _bind(f"arch_kind_{i}", kind)
-        c[0].selectbox(f"Layer {n}", LAYER_KINDS, key=f"arch_kind_{i}", on_change=_kind, args=(i,),
-                       format_func=KIND_LABELS.get)
-    else:
-        c[0].markdown(f"**Layer {n}**")
+    _bind(f"arch_kind_{i}", kind)
+    c[0].selectbox(f"Layer {n}", LAYER_KINDS, key=f"arch_kind_{i}", on_change=_kind, args=(i,),
+                   format_func=KIND_LABELS.get)
     if kind == "maxpool":
         _bind(f"arch_pool_{i}", int(layer.pool))
         c[1].number_input("Window p×p", 1, LIMITS.get("max_pool", 8), step=1,
@@ -320,15 +307,14 @@ if not spec.hidden:
     st.info("No hidden layer: the network is a single Dense layer from inputs to outputs "
             "(logistic or softmax regression).")
 full = len(spec.hidden) >= LIMITS["max_hidden_layers"]
-image_layers = any(getattr(h, "kind", "dense") != "dense" for h in spec.hidden)
+image_layers = any(h.kind != "dense" for h in spec.hidden)
 b = st.columns([1.2, 1.5, 1.2, 3])
 b[0].button("Dense layer", icon=":material/add:", key="arch_add", on_click=_add, disabled=full)
-if len(LAYER_KINDS) > 1:
-    b[1].button("Convolution", icon=":material/add:", key="arch_add_conv", on_click=_add, args=("conv",),
-                disabled=full or not image_data,
-                help="Convolution and max-pool layers read images, so they need image data "
-                     "and come before the dense layers." if image_data else
-                     "Convolutions need image data (MNIST, Fashion-MNIST, the 8×8 digits).")
+b[1].button("Convolution", icon=":material/add:", key="arch_add_conv", on_click=_add, args=("conv",),
+            disabled=full or not image_data,
+            help="Convolution and max-pool layers read images, so they need image data "
+                 "and come before the dense layers." if image_data else
+                 "Convolutions need image data (MNIST, Fashion-MNIST, the 8×8 digits).")
 b[2].button("Reset", icon=":material/restart_alt:", key="arch_reset", on_click=_reset,
             help="The default network and hyper-parameters (the data set stays).")
 
@@ -429,12 +415,12 @@ c[3].checkbox("Shuffle every epoch", key="arch_shuf", on_change=_set, args=("shu
 if ds is None:
     st.stop()
 try:
-    network = build_network(spec, n_features, n_classes, **_shape_kwargs(spec, ds))
+    network = build_network(spec, n_features, n_classes, image_shape=ds.image_shape)
 except ValueError as e:
     shared.show_error(f"This network cannot be built: {e}")
     st.stop()
 try:
-    spec.check_limits(ds.n_train, ds.n_features, ds.n_classes, **_shape_kwargs(spec, ds))
+    spec.check_limits(ds.n_train, ds.n_features, ds.n_classes, image_shape=ds.image_shape)
     work = _work(spec, ds)
     st.caption(f"Size of this run: {spec.epochs:,} epochs × {ds.n_train:,} samples × "
                f"{work / max(spec.epochs * ds.n_train, 1):,.0f} "

@@ -189,7 +189,8 @@ def start_training(spec: RunSpec, dataset, continue_model=None) -> str | None:
             blocking = [p for p in spec.problems(dataset.n_classes) if "needs exactly" in p]
             if blocking:
                 return blocking[0]
-            spec.check_limits(dataset.n_train, dataset.n_features, dataset.n_classes)
+            spec.check_limits(dataset.n_train, dataset.n_features, dataset.n_classes,
+                              image_shape=dataset.image_shape)
             network = build_for(spec, dataset)
     except (ValueError, TrainingError) as exc:
         return str(exc)

@@ -255,7 +255,7 @@ def sklearn_settings(spec: RunSpec, n_train: int) -> tuple[dict, list[str]]:
 
     Raises ValueError when scikit-learn has no counterpart (e.g. a leaky ReLU).
     """
-    if any(getattr(h, "kind", "dense") != "dense" for h in spec.hidden):
+    if any(h.kind != "dense" for h in spec.hidden):
         raise ValueError("scikit-learn's MLPClassifier has only fully connected layers; this "
                          "network has convolution or pooling layers.")
     acts = {h.activation for h in spec.hidden}

@@ -150,7 +150,7 @@ class RunSpec:
                              f"{len(self.hidden)}.")
         seen_dense = False
         for i, h in enumerate(self.hidden, 1):
-            if getattr(h, "kind", "dense") != "dense":
+            if h.kind != "dense":
                 _check_image_layer(i, h, after_dense=seen_dense)
                 continue
             seen_dense = True
@@ -255,7 +255,7 @@ def count_parameters(spec: RunSpec, n_features: int, n_classes: int, image_shape
 
 # ------------------------------------------------------------------ conv layers in a spec
 def _has_image_layers(spec: RunSpec) -> bool:
-    return any(getattr(h, "kind", "dense") != "dense" for h in spec.hidden)
+    return any(h.kind != "dense" for h in spec.hidden)
 
 
 def _check_image_layer(i: int, h: LayerSpec, after_dense: bool) -> None:

@@ -511,3 +511,28 @@ def test_thumbnail_draws_dark_ink_on_white_in_square_blocks():
     assert img.tolist() == [[255, 255, 0, 0], [255, 255, 0, 0],
                             [127, 127, 0, 0], [127, 127, 0, 0]]
     assert training_views.thumbnail(np.zeros(64), (8, 8), size=84).shape == (80, 80)
+
+
+def test_a_cnn_on_uploaded_non_square_images_is_sized_by_their_shape():
+    """The Training page checks the run against the hosted limits with the data's own
+    image shape (4×8 here), as the Architecture page does, not as if it were square."""
+    import shared
+
+    rng = np.random.default_rng(0)
+    images = rng.random((120, 4, 8)).astype(np.float32)
+    labels = (images[:, :, :4].mean(axis=(1, 2)) > images[:, :, 4:].mean(axis=(1, 2))).astype(int)
+    buffer = io.BytesIO()
+    np.savez(buffer, X=images, y=labels)
+    upload = shared.parse_upload("bars.npz", buffer.getvalue())
+    assert upload["image_shape"] == (4, 8)
+    spec = RunSpec(data={"name": "upload", "val_fraction": 0.1, "test_fraction": 0.2, "seed": 0},
+                   hidden=[LayerSpec(kind="conv", filters=2, kernel=3, padding="same")],
+                   optimizer={"name": "adam", "lr": 0.01}, batch_size=32, epochs=1, seed=0)
+    at = AppTest.from_file(PAGE, default_timeout=20)
+    at.session_state["spec"] = spec.to_dict()
+    at.session_state[shared.UPLOADED] = upload
+    at.run()
+    at.button(key="training_start").click().run()
+    assert "not a square image" not in _texts(at.error)
+    _run_until_ended(at)
+    assert at.session_state["trainer"].progress().state == "finished"
