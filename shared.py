@@ -485,15 +485,19 @@ def collect_training_result():
     return final
 
 
-def latest_model():
-    """The newest weights of this session: while a run goes on, an independent copy of
-    the network being trained (``trainer.model_copy()``); otherwise the trained or
-    uploaded model, or None."""
-    trainer = st.session_state.get(TRAINER)
-    if trainer is not None and trainer.progress(batch_loss=False).active:
-        return trainer.model_copy()
-    collect_training_result()
-    return get_model()
+LIVE = "live_model"      # (trainer, epoch, network): the copy of a running network in use
+
+
+def live_model(trainer, epoch: int, refresh: bool = False):
+    """A copy of the weights of the run in progress, taken once per epoch (or when
+    ``refresh``) and kept in the session: asking the training process on every rerun
+    costs a round trip, and a new copy each time would make every cache that is keyed
+    on the model (the Inference page's test-set predictions) miss."""
+    held = st.session_state.get(LIVE)
+    if refresh or held is None or held[0] is not trainer or held[1] != epoch:
+        held = (trainer, epoch, trainer.model_copy())
+        st.session_state[LIVE] = held
+    return held[2]
 
 
 def training_status_line(progress) -> str:
@@ -540,5 +544,5 @@ def training_sidebar(poll: bool = True) -> None:
         _training_sidebar_body(False)
 
 
-__all__ += ["TRAINING_POLL_SECONDS", "collect_training_result", "latest_model",
+__all__ += ["TRAINING_POLL_SECONDS", "collect_training_result", "LIVE", "live_model",
             "training_status_line", "training_sidebar"]

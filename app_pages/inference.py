@@ -21,11 +21,7 @@ import inference_views as views
 import shared
 from nncore.data import DATASETS
 
-try:   # a ready-made owner object for background runs (nncore.background, issue 4)
-    from nncore.background import SessionToken as _Owner
-except ImportError:  # pragma: no cover — older engine
-    class _Owner:  # noqa: D101
-        __slots__ = ("__weakref__",)
+from nncore.background import SessionToken as _Owner
 
 # ---------------------------------------------------------------- this page's session keys
 CANVAS = "inference_canvas"          # + clear counter: the canvas widget's key
@@ -158,12 +154,10 @@ def _model_sources(has_model: bool) -> None:
 
 def _pick_model():
     """(model, live?) — a live copy of a run in progress, else the session's model."""
-    collect = getattr(shared, "collect_training_result", None)
-    if collect is not None:     # a run that has just ended hands its network on first
-        try:
-            collect()
-        except Exception:  # noqa: BLE001 — the Training page reports its own troubles
-            pass
+    try:                        # a run that has just ended hands its network on first
+        shared.collect_training_result()
+    except Exception:  # noqa: BLE001 — the Training page reports its own troubles
+        pass
     model = shared.get_model()
     trainer = st.session_state.get(shared.TRAINER)
     progress = None
@@ -181,10 +175,10 @@ def _pick_model():
     if model is not None and not live_default:
         return model, False
     st.info(f"**Live model**: training is running (epoch {progress.epoch} of {progress.epochs} "
-            "done), so these are its weights right now. Draw again, or press Refresh, to see "
-            "newer ones.", icon="⏱️")
-    st.button("Refresh", key="inference_refresh", icon="🔄")
-    return trainer.model_copy(), True
+            "done), so these are its weights from while it runs; they follow every epoch. "
+            "Press Refresh for the newest ones.", icon="⏱️")
+    refresh = st.button("Refresh", key="inference_refresh", icon="🔄")
+    return shared.live_model(trainer, progress.epoch, refresh), True
 
 
 # ---------------------------------------------------------------- the views

@@ -419,6 +419,16 @@ def test_live_model_of_a_run_in_progress(digits_model):
         x = canvas_to_digits8(H.thick_one()).reshape(1, -1)
         assert metrics(at)["The network says"] == str(int(training.predict(x)[0]))
         assert "Live model" in texts(at)
+        # The copy is kept for the epoch: reruns reuse it and the test-set predictions
+        # made for it; Refresh takes a new one.
+        live = at.session_state[shared.LIVE][2]
+        at.radio(key="inference_mode").set_value("Test images").run()
+        predictions = at.session_state["inference_eval"]["pred"]
+        at.run()
+        assert at.session_state[shared.LIVE][2] is live
+        assert at.session_state["inference_eval"]["pred"] is predictions
+        at.button(key="inference_refresh").click().run()
+        assert at.session_state[shared.LIVE][2] is not live
     finally:
         trainer.stop()
         trainer.resume()
