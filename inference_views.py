@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 
 from nncore.layers import ActivationLayer, Dense
 from nncore.vision import canvas_to_digits8, canvas_to_mnist
+from training_views import CLASS_COLOURS
 
 #: Image shapes the canvas can be prepared for (see ``nncore.vision.prepare_for_model``).
 CANVAS_SHAPES = {(28, 28): canvas_to_mnist, (8, 8): canvas_to_digits8}
@@ -32,8 +33,6 @@ ACCENT = "#4f46e5"      # the app's primary colour (.streamlit/config.toml)
 MUTED = "#c7c9d9"
 WRONG = "#dc2626"
 RIGHT = "#16a34a"
-CLASS_COLOURS = ["#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#06b6d4", "#a855f7",
-                 "#84cc16", "#f97316", "#64748b", "#ec4899"]
 
 
 # ---------------------------------------------------------------------- the model

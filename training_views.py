@@ -8,8 +8,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 TRAIN, VAL, RAW, SMOOTH = "#4f46e5", "#f97316", "rgba(79,70,229,0.25)", "#4f46e5"
-CLASS_COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2",
-                 "#ca8a04", "#db2777", "#4b5563", "#65a30d"]
+# One colour per class, the same on every page (Dataset, Training, Inference).
+CLASS_COLOURS = ("#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#06b6d4", "#8b5cf6", "#84cc16",
+                 "#ec4899", "#64748b", "#f97316")
 MAX_DRAWN = 1000        # points per line in the live batch-loss chart
 
 

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import shared
+from training_views import CLASS_COLOURS
 from nncore.data import DATASETS, DataUnavailable
 from nncore.data.mnist import IDX_FILES, KINDS as MNIST_KINDS
 
@@ -242,8 +243,6 @@ def image_grid_figure(images, titles, cols, title, height):
 
 
 SYMBOLS = {"train": "circle", "val": "diamond", "test": "x"}
-PALETTE = ("#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#06b6d4", "#8b5cf6", "#84cc16",
-           "#ec4899", "#64748b", "#f97316")
 
 
 def scatter_figure(ds, limit=4000):
@@ -259,7 +258,7 @@ def scatter_figure(ds, limit=4000):
         m = y == c
         fig.add_trace(go.Scatter(
             x=X[m, 0], y=second[m], mode="markers", name=name,
-            marker=dict(size=6, opacity=0.75, color=PALETTE[c % len(PALETTE)],
+            marker=dict(size=6, opacity=0.75, color=CLASS_COLOURS[c % len(CLASS_COLOURS)],
                         symbol=[SYMBOLS[s] for s in split[m]]),
             text=split[m], hovertemplate="%{text}: (%{x:.2f}, %{y:.2f})<extra>" + name + "</extra>"))
     total = ds.n_train + ds.n_val + ds.n_test
