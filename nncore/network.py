@@ -355,12 +355,7 @@ class Network:
             loss, _ = self._step(X, Y)
         if not np.isfinite(loss) or not all(np.isfinite(p).all() for _, p, _ in self.parameters()):
             self._restore(before)
-            lr = self.optimizer.lr
-            raise TrainingDiverged(
-                f"Training diverged: the loss became {loss} on this batch (or the step made "
-                f"the weights infinite). The learning rate {lr:g} is too large for this "
-                f"network and data; try {lr / 10:g}. The network kept its weights from before "
-                "this step.", History(), lr / 10)
+            raise self._diverged("on this batch", loss, "its weights from before this step")
         return loss
 
     def fit(self, X, y, *, epochs: int = 10, batch_size: int | None = 32, shuffle: bool = True,
@@ -444,7 +439,7 @@ class Network:
                             loss, out = self._step(xb, yb)
                     if not np.isfinite(loss):
                         self._restore(last_good)
-                        raise self._diverged(epoch, b + 1, loss, history)
+                        raise self._diverged_in_fit(epoch, b + 1, loss, history)
                     loss_sum += loss * (hi - lo)
                     correct += int(np.count_nonzero(self._labels_of(out) == lb))
                     samples_seen += hi - lo
@@ -460,7 +455,7 @@ class Network:
                     break
                 if not all(np.isfinite(p).all() for _, p, _ in self.parameters()):
                     self._restore(last_good)
-                    raise self._diverged(epoch, n_batches, float("inf"), history)
+                    raise self._diverged_in_fit(epoch, n_batches, float("inf"), history)
                 history.epoch.append(epoch)
                 history.train_loss.append(loss_sum / max(done, 1))
                 history.train_accuracy.append(correct / max(done, 1))
@@ -495,17 +490,19 @@ class Network:
             p[...] = saved
         self.optimizer.reset()
 
-    def _diverged(self, epoch, batch, loss, history) -> TrainingDiverged:
+    def _diverged(self, where: str, loss, kept: str, history=None) -> TrainingDiverged:
+        """The error a diverging run raises: where it happened, the loss it reached, a
+        learning rate to try instead (a tenth), and which weights the network kept."""
         lr = self.optimizer.lr
-        suggestion = lr / 10
-        kept = "the initial weights" if epoch == 1 else f"the weights from the end of epoch {epoch - 1}"
+        message = (f"Training diverged {where}: the loss became {loss}. The learning rate "
+                   f"{lr:g} is too large for this network and data; try {lr / 10:g}. "
+                   f"The network kept {kept}.")
+        return TrainingDiverged(message, history if history is not None else History(), lr / 10)
+
+    def _diverged_in_fit(self, epoch, batch, loss, history) -> TrainingDiverged:
         history.stop_reason = f"diverged at epoch {epoch}, batch {batch}"
-        message = (
-            f"Training diverged at epoch {epoch}, batch {batch}: the loss became {loss}. "
-            f"The learning rate {lr:g} is too large for this network and data; try "
-            f"{suggestion:g}. The network kept {kept}."
-        )
-        return TrainingDiverged(message, history, suggestion)
+        kept = "the initial weights" if epoch == 1 else f"the weights from the end of epoch {epoch - 1}"
+        return self._diverged(f"at epoch {epoch}, batch {batch}", loss, kept, history)
 
     @staticmethod
     def _epoch_line(h: History) -> str:
