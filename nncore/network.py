@@ -173,6 +173,15 @@ class Network:
         return [(f"layer{i}.{name}", p, g) for i, layer in enumerate(self.layers)
                 for name, p, g in layer.parameters()]
 
+    def get_weights(self) -> list[np.ndarray]:
+        """A copy of every parameter array, in the order of ``parameters()``."""
+        return [p.copy() for _, p, _ in self.parameters()]
+
+    def set_weights(self, weights) -> None:
+        """Copy arrays (from ``get_weights``, say) into the parameters, in place."""
+        for (_, p, _), w in zip(self.parameters(), weights):
+            p[...] = w
+
     def n_parameters(self) -> int:
         return sum(layer.n_parameters() for layer in self.layers)
 
@@ -350,7 +359,7 @@ class Network:
         self._check_ready()
         X = self._check_X(X)
         Y = self._targets(y, len(X))
-        before = [p.copy() for _, p, _ in self.parameters()]
+        before = self.get_weights()
         with np.errstate(over="ignore", invalid="ignore"):
             loss, _ = self._step(X, Y)
         if not np.isfinite(loss) or not all(np.isfinite(p).all() for _, p, _ in self.parameters()):
@@ -412,7 +421,7 @@ class Network:
         try:
             for epoch in range(1, epochs + 1):
                 self.optimizer.lr = schedule(base_lr, epoch - 1, epochs)
-                last_good = [p.copy() for _, p, _ in self.parameters()]
+                last_good = self.get_weights()
                 # one full batch: shuffling would only copy the data, the gradient is the same
                 order = rng.permutation(m) if shuffle and n_batches > 1 else None
                 loss_sum, correct = 0.0, 0
@@ -486,8 +495,7 @@ class Network:
         return history
 
     def _restore(self, snapshot):
-        for (_, p, _), saved in zip(self.parameters(), snapshot):
-            p[...] = saved
+        self.set_weights(snapshot)
         self.optimizer.reset()
 
     def _diverged(self, where: str, loss, kept: str, history=None) -> TrainingDiverged:
@@ -603,8 +611,7 @@ class Network:
         """An independent network with the same layers and weights."""
         from .serialization import network_from_config
         clone = network_from_config(self.get_config())
-        for (_, dst, _), (_, src, _) in zip(clone.parameters(), self.parameters()):
-            dst[...] = src
+        clone.set_weights(w for _, w, _ in self.parameters())
         clone.metadata = dict(self.metadata)
         return clone
 

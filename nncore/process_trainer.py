@@ -150,8 +150,7 @@ class ProcessTrainer(BackgroundTrainer):
                 weights = self._weights
             if not ended and weights is not None:
                 copy = self.network.copy()
-                for (_, dst, _), src in zip(copy.parameters(), weights):
-                    dst[...] = src
+                copy.set_weights(weights)
                 return copy
         with self.control.weights_lock:   # the trained weights once ended, else the first
             return self.network.copy()
@@ -220,8 +219,7 @@ class ProcessTrainer(BackgroundTrainer):
                 state, history, message_text, suggested_lr, weights = body
                 with self.control.weights_lock:
                     if weights is not None:
-                        for (_, dst, _), src in zip(self.network.parameters(), weights):
-                            dst[...] = src
+                        self.network.set_weights(weights)
                     if history is not None:
                         self.network.history = History(**history)
                 self._record_end(state, history, message_text, suggested_lr)
@@ -336,9 +334,6 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
     pending, last_batch = [], None
     last_report = last_epoch_report = time.perf_counter()
 
-    def weights():
-        return [p.copy() for _, p, _ in network.parameters()]
-
     def send_losses():
         nonlocal pending, last_report
         e = last_batch
@@ -355,7 +350,7 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
                     or event.batch == event.batches):
                 send_losses()
             if control.take_weights_request():
-                conn.send(("weights", weights()))
+                conn.send(("weights", network.get_weights()))
         elif event.kind == "epoch_end" and (time.perf_counter() - last_epoch_report
                                             >= REPORT_SECONDS):
             # without the per-batch list, which the "batches" messages already carried
@@ -366,11 +361,11 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
     def on_pause():              # show everything done so far before the run stands still
         if pending:
             send_losses()
-        conn.send(("weights", weights()))
+        conn.send(("weights", network.get_weights()))
 
     def while_paused():
         if control.take_weights_request():
-            conn.send(("weights", weights()))
+            conn.send(("weights", network.get_weights()))
         parent = mp.parent_process()
         if parent is not None and not parent.is_alive():
             raise SystemExit("the program that started this run has ended")
@@ -379,9 +374,10 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
     try:
         history = network.fit(X, y, validation_data=validation, callbacks=[report],
                               control=control, **fit_kwargs)
-        end = ("finished", history.as_dict(), None, None, weights())
+        end = ("finished", history.as_dict(), None, None, network.get_weights())
     except TrainingDiverged as exc:   # the network holds its last good weights again
-        end = ("diverged", exc.history.as_dict(), str(exc), exc.suggested_lr, weights())
+        end = ("diverged", exc.history.as_dict(), str(exc), exc.suggested_lr,
+               network.get_weights())
     except Exception as exc:   # the parent shows the sentence
         end = ("failed", None, f"Training failed: {exc}", None, None)
     if pending:                       # a stop mid-epoch: the batches since the last report

@@ -511,3 +511,14 @@ def test_a_one_layer_softmax_network_trains_as_softmax_regression():
     net.fit(X, y, epochs=1, batch_size=None)
     assert np.allclose(net.layers[0].W, W - 0.5 * X.T @ delta)
     assert np.allclose(net.layers[0].b, b - 0.5 * delta.sum(0))
+
+
+def test_get_weights_copies_and_set_weights_writes_in_place():
+    a, b = small_net(), small_net(seed=99)
+    weights = a.get_weights()
+    weights[0] += 1.0                                   # a copy: the network is untouched
+    assert not np.array_equal(weights[0], a.parameters()[0][1])
+    arrays = [p for _, p, _ in b.parameters()]
+    b.set_weights(a.get_weights())
+    for (_, p, _), (_, q, _), same in zip(a.parameters(), b.parameters(), arrays):
+        assert np.array_equal(p, q) and q is same        # written into the same arrays
