@@ -71,7 +71,7 @@ def test_dense_skip_input_gradient():
 
 @pytest.mark.parametrize("size", [0, -2, 2.5, True, "4"])
 def test_dense_sizes_must_be_positive_whole_numbers(size):
-    with pytest.raises(ValueError, match="must be a positive whole number"):
+    with pytest.raises(ValueError, match="must be a whole number ≥ 1"):
         Dense(size, 3)
 
 

@@ -48,7 +48,7 @@ def test_from_architecture_accepts_both_seed_dialects():
     ([{"in": 2}], "needs its sizes"),
     (["dense"], "must be a dict"),
     ([{"in": 2, "out": 3}, {"in": 4, "out": 1}], "expects 4 inputs, but the layer before it gives 3"),
-    ([{"in": 2, "out": 0}], "out_features must be a positive whole number"),
+    ([{"in": 2, "out": 0}], "out_features must be a whole number ≥ 1"),
     ([{"in": 2, "out": 3, "activation": "swish"}], "Unknown activation 'swish'"),
     ([{"in": 2, "out": 3, "init": "xavier"}], "Unknown initialisation 'xavier'"),
 ])

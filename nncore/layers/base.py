@@ -16,6 +16,13 @@ from ..activations import get_activation
 from ..initializers import check_initializer
 
 
+
+def whole_number(layer: str, label: str, value, minimum: int = 1) -> int:
+    """A layer's size argument, checked: a whole number ≥ ``minimum`` (not a bool)."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{layer}: {label} must be a whole number ≥ {minimum}, got {value!r}.")
+    return int(value)
+
 class Layer:
     """Base class. Layers without parameters only implement forward and backward."""
 

@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..initializers import initialize
-from .base import WeightedLayer
+from .base import WeightedLayer, whole_number
 from .im2col import col2im, conv_output_size, im2col
-
-
-def _positive_int(layer: str, label: str, value, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{layer}: {label} must be a whole number ≥ {minimum}, got {value!r}.")
-    return int(value)
 
 
 def kernel_pair(layer: str, kernel_size) -> tuple[int, int]:
@@ -21,8 +15,8 @@ def kernel_pair(layer: str, kernel_size) -> tuple[int, int]:
         if len(kernel_size) != 2:
             raise ValueError(f"{layer}: kernel_size must be one number or (height, width), "
                              f"got {kernel_size!r}.")
-        return tuple(_positive_int(layer, "kernel_size", k) for k in kernel_size)
-    k = _positive_int(layer, "kernel_size", kernel_size)
+        return tuple(whole_number(layer, "kernel_size", k) for k in kernel_size)
+    k = whole_number(layer, "kernel_size", kernel_size)
     return k, k
 
 
@@ -78,10 +72,10 @@ class Conv2D(WeightedLayer):
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride: int = 1,
                  padding=0, activation="linear", init: str | None = None,
                  seed: int | None = None, dtype=np.float32):
-        self.in_channels = _positive_int("Conv2D", "in_channels", in_channels)
-        self.out_channels = _positive_int("Conv2D", "out_channels", out_channels)
+        self.in_channels = whole_number("Conv2D", "in_channels", in_channels)
+        self.out_channels = whole_number("Conv2D", "out_channels", out_channels)
         self.kh, self.kw = kernel_pair("Conv2D", kernel_size)
-        self.stride = _positive_int("Conv2D", "stride", stride)
+        self.stride = whole_number("Conv2D", "stride", stride)
         if padding in ("same", "valid"):
             if padding == "same" and (self.kh % 2 == 0 or self.kw % 2 == 0):
                 raise ValueError(f"Conv2D: padding='same' needs an odd kernel size (so the "
@@ -90,7 +84,7 @@ class Conv2D(WeightedLayer):
                 raise ValueError("Conv2D: padding='same' needs a square kernel; give the "
                                  "padding as a number instead.")
             padding = self.kh // 2 if padding == "same" else 0
-        self.padding = _positive_int("Conv2D", "padding", padding, minimum=0)
+        self.padding = whole_number("Conv2D", "padding", padding, minimum=0)
         self._set_activation_and_init(activation, init)
         self.initialize(np.random.default_rng(seed), dtype)
 

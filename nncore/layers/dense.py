@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..initializers import initialize
-from .base import WeightedLayer
+from .base import WeightedLayer, whole_number
 
 
 class Dense(WeightedLayer):
@@ -37,11 +37,8 @@ class Dense(WeightedLayer):
 
     def __init__(self, in_features: int, out_features: int, activation="linear",
                  init: str | None = None, seed: int | None = None, dtype=np.float32):
-        for label, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Dense: {label} must be a positive whole number, got {value!r}.")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = whole_number("Dense", "in_features", in_features)
+        self.out_features = whole_number("Dense", "out_features", out_features)
         self._set_activation_and_init(activation, init)
         self.initialize(np.random.default_rng(seed), dtype)
 

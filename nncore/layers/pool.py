@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, whole_number
 from .im2col import conv_output_size
 
 
@@ -37,14 +37,9 @@ class MaxPool2D(Layer):
     """
 
     def __init__(self, pool_size: int = 2, stride: int | None = None):
-        for label, value in (("pool_size", pool_size), ("stride", stride)):
-            if value is None and label == "stride":
-                continue
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"MaxPool2D: {label} must be a positive whole number, "
-                                 f"got {value!r}.")
-        self.pool_size = int(pool_size)
-        self.stride = self.pool_size if stride is None else int(stride)
+        self.pool_size = whole_number("MaxPool2D", "pool_size", pool_size)
+        self.stride = (self.pool_size if stride is None
+                       else whole_number("MaxPool2D", "stride", stride))
 
     # --- shapes -------------------------------------------------------------------
     def output_shape(self, input_shape):
@@ -87,8 +82,6 @@ class MaxPool2D(Layer):
         return best
 
     def backward(self, grad):
-        if grad is None:
-            return None
         OH, OW = grad.shape[2:]
         dx = np.zeros(self.x_shape, dtype=grad.dtype)
         overlap = self.stride < self.pool_size

@@ -22,7 +22,7 @@ class Flatten(Layer):
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad):
-        return None if grad is None else grad.reshape(self.x_shape)
+        return grad.reshape(self.x_shape)
 
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
@@ -49,15 +49,12 @@ class Reshape(Layer):
         self.input_shape = (int(np.prod(shape)),)
 
     def forward(self, x, training=False):
-        size = int(np.prod(x.shape[1:]))
-        if size != self.input_shape[0]:
-            raise ValueError(f"Reshape to {self.target_shape} needs {self.input_shape[0]} "
-                             f"numbers per sample, got {size} (input shape {x.shape}).")
+        self.output_shape(x.shape[1:])      # refuses a sample of the wrong size
         self.x_shape = x.shape
         return x.reshape((x.shape[0],) + self.target_shape)
 
     def backward(self, grad):
-        return None if grad is None else grad.reshape(self.x_shape)
+        return grad.reshape(self.x_shape)
 
     def output_shape(self, input_shape):
         size = int(np.prod(input_shape))
