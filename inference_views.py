@@ -203,7 +203,7 @@ def prepare_drawing(image, image_shape) -> np.ndarray | None:
 
 
 def predict_all(model, X: np.ndarray) -> np.ndarray:
-    """The model's answer for every row of X (in chunks, so memory stays bounded)."""
+    """The model's answer for every row of X, as int64 class indices."""
     return np.asarray(model.predict(X), dtype=np.int64)
 
 

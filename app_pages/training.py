@@ -16,6 +16,7 @@ import functools
 import io
 import logging
 import math
+import statistics
 
 import numpy as np
 import streamlit as st
@@ -351,9 +352,7 @@ def outcome(dataset) -> None:
     if p.active:
         return
     if p.state == "finished":
-        seconds = sorted(p.history.get("seconds") or [float("nan")])
-        median = seconds[len(seconds) // 2] if len(seconds) % 2 else \
-            0.5 * (seconds[len(seconds) // 2 - 1] + seconds[len(seconds) // 2])
+        median = statistics.median(p.history.get("seconds") or [float("nan")])
         st.success(f"Finished {p.epoch} epoch{'s' if p.epoch != 1 else ''} in {_duration(p.elapsed)} "
                    f"({p.samples_per_second:,.0f} samples/s, median {median:.2f} s per epoch). "
                    "The trained network is now the "

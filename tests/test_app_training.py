@@ -100,6 +100,7 @@ def test_train_a_tiny_network_and_see_history_charts_and_model():
     assert p.state == "finished" and p.epoch == 2
     assert len(p.history["train_loss"]) == 2 and len(p.history["val_loss"]) == 2
     assert "Finished 2 epochs" in _texts(at.success)
+    assert f"median {np.median(p.history['seconds']):.2f} s per epoch" in _texts(at.success)
     assert not at.error
     model = at.session_state["model"]
     assert model is trainer.network and model.metadata["history"]["epoch"] == [1, 2]
