@@ -430,6 +430,8 @@ def test_every_preset_loads_in_one_click(where):
         click(at, f"{'preset_load' if where == 'architecture' else 'home_preset'}_{name}")
         assert spec_of(at).to_dict() == preset.run_spec().to_dict(), name
         assert link_of(at) == links.spec_to_params(preset.run_spec())
+        back, notes = links.spec_from_params(link_of(at))     # and it reads back as the preset
+        assert notes == [] and back.to_dict() == preset.run_spec().to_dict(), name
         assert any(preset.title in s for s in values(at, "success")), name
         if where == "architecture":
             assert errors(at) == [], (name, errors(at))
