@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 
 from nncore.layers import ActivationLayer, Dense
 from nncore.vision import canvas_to_digits8, canvas_to_mnist
-from training_views import CLASS_COLOURS
+from training_views import CLASS_COLOURS, tile
 
 #: Image shapes the canvas can be prepared for (see ``nncore.vision.prepare_for_model``).
 CANVAS_SHAPES = {(28, 28): canvas_to_mnist, (8, 8): canvas_to_digits8}
@@ -268,16 +268,9 @@ def _grid(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _mosaic(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(C, H, W) feature maps tiled into one near-square picture, a NaN gap between maps;
     also which map each cell belongs to."""
-    c, h, w = maps.shape
-    cols = max(1, math.ceil(math.sqrt(c)))
-    rows = math.ceil(c / cols)
-    z = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
-    ids = np.full(z.shape, np.nan)
-    for k in range(c):
-        r, q = divmod(k, cols)
-        z[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = maps[k]
-        ids[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = k
-    return z, ids
+    cols = max(1, math.ceil(math.sqrt(len(maps))))
+    which = np.broadcast_to(np.arange(len(maps), dtype=float)[:, None, None], maps.shape)
+    return tile(maps, cols), tile(which, cols)
 
 
 def activation_figure(values: np.ndarray, title: str, activation: str,

@@ -196,16 +196,26 @@ def thumbnail(pixels, image_shape, size: int = 84) -> np.ndarray:
     return np.kron((255 * (1 - ink)).astype(np.uint8), np.ones((factor, factor), np.uint8))
 
 
-def mosaic(images: np.ndarray, columns: int = 8, gap: int = 1) -> np.ndarray:
-    """Tile (k, h, w) images into one array, each scaled to [-1, 1], NaN between tiles."""
+def tile(images: np.ndarray, columns: int, row_gap: int = 1, col_gap: int = 1,
+         gap_above: bool = False) -> np.ndarray:
+    """(k, h, w) images laid out in rows of ``columns`` in one array, NaN in the gaps and
+    in unused cells. ``gap_above`` puts each row's gap above it (room for a label)."""
     k, h, w = images.shape
     rows = -(-k // columns)
-    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan)
+    top = row_gap if gap_above else 0
+    out = np.full((rows * (h + row_gap) - row_gap + top, columns * (w + col_gap) - col_gap),
+                  np.nan)
     for i, img in enumerate(images):
         r, c = divmod(i, columns)
-        scale = np.abs(img).max() or 1.0
-        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = img / scale
+        y, x = r * (h + row_gap) + top, c * (w + col_gap)
+        out[y:y + h, x:x + w] = img
     return out
+
+
+def mosaic(images: np.ndarray, columns: int = 8) -> np.ndarray:
+    """Tile (k, h, w) images into one array, each scaled to [-1, 1], NaN between tiles."""
+    scale = np.abs(images).max(axis=(1, 2), keepdims=True)
+    return tile(images / np.where(scale > 0, scale, 1.0), columns)
 
 
 def weight_images_figure(images: np.ndarray, columns: int = 8, what: str = "units") -> go.Figure:

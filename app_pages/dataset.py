@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import shared
-from training_views import CLASS_COLOURS
+from training_views import CLASS_COLOURS, tile
 from nncore.data import DATASETS, DataUnavailable
 from nncore.data.mnist import IDX_FILES, KINDS as MNIST_KINDS
 
@@ -224,11 +224,8 @@ def image_grid_figure(images, titles, cols, title, height):
     """Small images tiled into one heatmap (much lighter than one subplot per image), each
     with its label above it."""
     n, h, w = images.shape
-    rows, gap = -(-n // cols), max(2, h // 4)
-    canvas = np.full((rows * (h + gap), cols * (w + 1) - 1), np.nan, dtype=np.float32)
-    for i, image in enumerate(images):
-        r, c = divmod(i, cols)
-        canvas[r * (h + gap) + gap: r * (h + gap) + gap + h, c * (w + 1): c * (w + 1) + w] = image
+    gap = max(2, h // 4)
+    canvas = tile(images, cols, row_gap=gap, gap_above=True)
     fig = go.Figure(go.Heatmap(z=canvas, colorscale="Greys", zmin=0, showscale=False,
                                zmax=max(1.0, float(np.nanmax(images))), hoverinfo="skip"))
     for i, text in enumerate(titles):

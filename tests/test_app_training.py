@@ -537,3 +537,20 @@ def test_a_cnn_on_uploaded_non_square_images_is_sized_by_their_shape():
     assert "not a square image" not in _texts(at.error)
     _run_until_ended(at)
     assert at.session_state["trainer"].progress().state == "finished"
+
+
+def test_tile_lays_images_out_in_rows_with_nan_gaps():
+    """The one tiling every page uses (weights, feature maps, sample images), worked by hand."""
+    images = np.arange(12, dtype=float).reshape(3, 2, 2)      # three 2×2 images
+    n = np.nan
+    expected = np.array([[0, 1, n, 4, 5],
+                         [2, 3, n, 6, 7],
+                         [n, n, n, n, n],
+                         [8, 9, n, n, n],
+                         [10, 11, n, n, n]])
+    np.testing.assert_array_equal(training_views.tile(images, 2), expected)
+    above = training_views.tile(images, 2, row_gap=2, gap_above=True)  # room for labels
+    assert above.shape == (8, 5) and np.isnan(above[:2]).all()
+    np.testing.assert_array_equal(above[2:4], expected[:2])
+    scaled = training_views.mosaic(np.array([[[2.0, -4.0]], [[0.0, 0.0]]]), columns=2)
+    np.testing.assert_array_equal(scaled, [[0.5, -1.0, n, 0.0, 0.0]])   # each tile ÷ its max |w|
