@@ -328,15 +328,15 @@ def decision_map_figure(model, X: np.ndarray, y: np.ndarray, class_names, point=
                         height: int = 420, steps: int = 150) -> go.Figure:
     """The class the model gives every point of the plane (shaded), the test points on
     top, and ``point`` as a star."""
+    from nncore.experiments import decision_grid
+
     X = np.asarray(X, dtype=np.float64)
     pts = X if point is None else np.vstack([X, np.asarray(point, dtype=np.float64)[None, :]])
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    pad = (hi - lo) * 0.1 + 1e-6
-    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], steps)
-    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], steps)
-    gx, gy = np.meshgrid(xs, ys)
-    grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(model.dtype)
-    cls = np.asarray(model.predict(grid)).reshape(gx.shape)
+    margin = 0.1 * float(np.ptp(pts, axis=0).max()) + 1e-6
+    grid = decision_grid(model, pts, resolution=steps, margin=margin)
+    xs, ys = grid["x"], grid["y"]
+    # the class at every grid point (the binary grid holds the probability of class 1)
+    cls = grid["z"] if grid["kind"] == "classes" else (grid["z"] > 0.5).astype(float)
     k = len(class_names)
     colours = [CLASS_COLOURS[i % len(CLASS_COLOURS)] for i in range(k)]
     scale = []

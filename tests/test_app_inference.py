@@ -388,6 +388,25 @@ def test_two_d_model_gets_a_point_form_and_a_decision_map():
     assert metrics(at)["The network says"] == ["upper moon", "lower moon"][int(np.argmax(p))]
     np.testing.assert_allclose(probability_bars(at), p, atol=1e-6)
     assert len(at.get("plotly_chart")) >= 2   # probabilities and the decision map
+    # the shaded map is the model's own class at every point of its grid, and covers the
+    # point asked about (the star)
+    maps = [d for c in at.get("plotly_chart") for d in json.loads(c.proto.spec)["data"]
+            if d.get("type") == "heatmap" and "x" in d]
+    assert len(maps) == 1
+    xs, ys, z = (_plotly_array(maps[0][k]) for k in ("x", "y", "z"))
+    gx, gy = np.meshgrid(xs, ys)
+    grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32)
+    np.testing.assert_array_equal(z, model.predict(grid).reshape(z.shape))
+    assert xs.min() < 1.5 < xs.max() and ys.min() < -0.25 < ys.max()
+
+
+def _plotly_array(value) -> np.ndarray:
+    """A figure's array as Plotly's JSON holds it: a list, or base64 typed-array data."""
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return flat.reshape([int(n) for n in shape.split(",")]) if shape else flat
+    return np.asarray(value, dtype=float)
 
 
 def test_model_without_metadata_is_inferred_from_its_width():
