@@ -2,7 +2,7 @@
 diagram, and the equations of its forward and backward pass in the seeds' notation
 (z = a·W + b, a = σ(z), δ = dA ∘ σ'(z), dW = aᵀ·δ/m).
 
-Everything is read off a built ``Network`` (``nncore.spec.build_network``), so what is shown
+Everything is read off a built ``Network`` (``nncore.runs.spec.build_network``), so what is shown
 is exactly what trains: dense layers, and the conv / max-pool layers a spec may start with.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from nncore.layers import ActivationLayer, Dense
-from nncore.spec import RunSpec
+from nncore.runs.spec import RunSpec
 
 try:  # convolutional layers (present when the engine has them)
     from nncore.layers import Conv2D, Flatten, MaxPool2D, Reshape

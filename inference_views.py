@@ -328,7 +328,7 @@ def decision_map_figure(model, X: np.ndarray, y: np.ndarray, class_names, point=
                         height: int = 420, steps: int = 150) -> go.Figure:
     """The class the model gives every point of the plane (shaded), the test points on
     top, and ``point`` as a star."""
-    from nncore.experiments import decision_grid
+    from nncore.runs.experiments import decision_grid
 
     X = np.asarray(X, dtype=np.float64)
     pts = X if point is None else np.vstack([X, np.asarray(point, dtype=np.float64)[None, :]])

@@ -26,7 +26,7 @@ from urllib.parse import urlencode, urlparse
 from nncore.data.registry import DATASETS
 from nncore.initializers import INITIALIZERS
 from nncore.losses import LOSSES
-from nncore.spec import HIDDEN_ACTIVATIONS, LIMITS, OUTPUT_ACTIVATIONS, LayerSpec, RunSpec
+from nncore.runs.spec import HIDDEN_ACTIVATIONS, LIMITS, OUTPUT_ACTIVATIONS, LayerSpec, RunSpec
 
 # ------------------------------------------------------------------- the vocabulary
 # data-set parameter ⇄ link key

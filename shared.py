@@ -13,12 +13,12 @@ import numpy as np
 import streamlit as st
 
 from nncore.data import DATASETS, DataUnavailable, Dataset, load_dataset
-from nncore.spec import RunSpec
+from nncore.runs.spec import RunSpec
 
 # ---------------------------------------------------------------- session-state keys
 SPEC = "spec"            # dict: the current RunSpec (data set, layers, optimizer, …)
 MODEL = "model"          # nncore.Network or None: the latest trained or uploaded model
-TRAINER = "trainer"      # nncore.process_trainer.ProcessTrainer or None: the run in progress
+TRAINER = "trainer"      # nncore.jobs.processes.ProcessTrainer or None: the run in progress
 NOTES = "link_notes"     # list[str]: what was wrong with the link the session opened with
 
 
@@ -208,7 +208,7 @@ def share_url() -> str:
 
 def load_preset(name: str) -> None:
     """Make the preset the current setup (the trained model, if any, is left alone)."""
-    from nncore.presets import get_preset
+    from nncore.runs.presets import get_preset
     set_spec(get_preset(name).run_spec())
     st.session_state[PRESET] = name
 
@@ -453,7 +453,7 @@ __all__ += ["known_shape", "LINK_READ", "MNIST_DIRS", "UPLOADED", "PRESET", "UPL
 
 
 # ---------------------------------------------------------------- the training run
-# The Training page starts a ``nncore.process_trainer.ProcessTrainer`` and keeps it under
+# The Training page starts a ``nncore.jobs.processes.ProcessTrainer`` and keeps it under
 # TRAINER; these helpers let every page read its newest weights and hand the trained
 # network on to MODEL when the run ends, whichever page the user is on at that moment.
 # Every fragment rerun costs the browser ~0.2 s of CPU (Streamlit re-renders the app),

@@ -18,8 +18,8 @@ import shared
 from nncore.data import DataUnavailable
 from nncore.initializers import INITIALIZERS
 from nncore.losses import LOSSES
-from nncore.presets import PRESETS
-from nncore.spec import (HIDDEN_ACTIVATIONS, LAYER_KINDS, LIMITS, OUTPUT_ACTIVATIONS, RunSpec,
+from nncore.runs.presets import PRESETS
+from nncore.runs.spec import (HIDDEN_ACTIVATIONS, LAYER_KINDS, LIMITS, OUTPUT_ACTIVATIONS, RunSpec,
                          build_network)
 
 ERROR = "arch_error"

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import shared
-from nncore.presets import PRESETS
+from nncore.runs.presets import PRESETS
 
 
 def _load(name: str) -> None:

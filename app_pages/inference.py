@@ -21,7 +21,7 @@ import inference_views as views
 import shared
 from nncore.data import DATASETS
 
-from nncore.background import SessionToken as _Owner
+from nncore.jobs.threads import SessionToken as _Owner
 
 # ---------------------------------------------------------------- this page's session keys
 CANVAS = "inference_canvas"          # + clear counter: the canvas widget's key
@@ -56,9 +56,9 @@ def _request_quick_training():
 def _start_quick_training():
     """Build the default network for its data (MNIST, else the digits fallback) and train
     it in a child process; the loop in ``_quick_training`` shows its progress."""
-    from nncore.presets import PRESETS
-    from nncore.process_trainer import make_trainer
-    from nncore.run import build_for
+    from nncore.runs.presets import PRESETS
+    from nncore.jobs.processes import make_trainer
+    from nncore.runs.run import build_for
 
     spec = PRESETS[DEFAULT_PRESET].run_spec()
     dataset = shared.dataset_for(spec.data)

@@ -2,7 +2,7 @@
 learn in live charts, look inside the trained network, run seed 003's experiments, and
 save or load the model.
 
-The run itself is a ``nncore.process_trainer.ProcessTrainer`` kept in the session state
+The run itself is a ``nncore.jobs.processes.ProcessTrainer`` kept in the session state
 (``shared.TRAINER``): the training happens in another process (on a thread where the
 system cannot start one), watched by a thread that touches no Streamlit API, so reruns,
 clicks and visits to other pages leave it alone. While it runs, a fragment polls its
@@ -24,16 +24,16 @@ import streamlit as st
 import inference_views
 import shared
 import training_views as views
-from nncore import experiments as ex
-from nncore.background import BackgroundTask, BackgroundTrainer, SessionToken
+from nncore.runs import experiments as ex
+from nncore.jobs.threads import BackgroundTask, BackgroundTrainer, SessionToken
 from nncore.data import DataUnavailable
 from nncore.metrics import confusion_matrix, per_class_accuracy
 from nncore.optimizers import get_optimizer
-from nncore.presets import LEARNING_RATE_STUDY
-from nncore.process_trainer import make_trainer
-from nncore.run import build_for
+from nncore.runs.presets import LEARNING_RATE_STUDY
+from nncore.jobs.processes import make_trainer
+from nncore.runs.run import build_for
 from nncore.serialization import ModelFileError, load, save
-from nncore.spec import LIMITS, RunSpec, count_parameters
+from nncore.runs.spec import LIMITS, RunSpec, count_parameters
 from nncore.training import TrainingError
 
 # ---------------------------------------------------------------- page-private state

@@ -57,8 +57,8 @@ if ARGS.threads:
 
 import numpy as np  # noqa: E402  (after the thread settings)
 
-from nncore.presets import get_preset  # noqa: E402
-from nncore.spec import build_network  # noqa: E402
+from nncore.runs.presets import get_preset  # noqa: E402
+from nncore.runs.spec import build_network  # noqa: E402
 
 
 def _median_ms(f, repeats):
@@ -97,7 +97,7 @@ def layer_timings(batch: int, repeats: int) -> list[dict]:
 
 
 def preset_run(epochs: int | None, limit: int | None) -> dict:
-    from nncore.run import load_spec_data, train_spec
+    from nncore.runs.run import load_spec_data, train_spec
 
     spec = get_preset("mnist-cnn").run_spec()
     dataset = load_spec_data(spec, limit=limit, allow_fallback=False)
@@ -120,7 +120,7 @@ def torch_run(epochs: int, limit: int | None) -> dict:
     import torch
     from torch import nn
 
-    from nncore.run import load_spec_data
+    from nncore.runs.run import load_spec_data
 
     spec = get_preset("mnist-cnn").run_spec()
     dataset = load_spec_data(spec, limit=limit, allow_fallback=False)

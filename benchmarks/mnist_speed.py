@@ -184,8 +184,8 @@ def numpy_loop_epochs(ds, epochs, seed):
 def cnn_preset_epochs(ds, epochs, seed, data_dir=None):
     """The app's convolutional preset, if the engine has one: a different network, shown
     for scale (its own data split and settings)."""
-    from nncore.presets import PRESETS
-    from nncore.run import build_for, load_spec_data
+    from nncore.runs.presets import PRESETS
+    from nncore.runs.run import build_for, load_spec_data
 
     spec = PRESETS["mnist-cnn"].run_spec()
     data = load_spec_data(spec, data_dir=data_dir or os.environ.get("NNCORE_MNIST_DIR"),
@@ -288,7 +288,7 @@ def main(argv=None) -> int:
     runs = {name: CONTENDERS[name][1](ds, args.epochs, args.seed) for name in names}
     labels = {name: CONTENDERS[name][0] for name in names}
     if args.cnn:
-        from nncore.presets import PRESETS
+        from nncore.runs.presets import PRESETS
         if "mnist-cnn" in PRESETS:
             runs["mnist-cnn"] = cnn_preset_epochs(ds, args.cnn_epochs, args.seed, args.data_dir)
             labels["mnist-cnn"] = "nncore mnist-cnn preset"

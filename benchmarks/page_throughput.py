@@ -189,7 +189,7 @@ def main(argv=None) -> None:
     from playwright.sync_api import sync_playwright
 
     from links import query_string, spec_to_params
-    from nncore.presets import get_preset
+    from nncore.runs.presets import get_preset
 
     env = dict(os.environ, NNCORE_MNIST_DIR=str(Path(data_dir).resolve()))
     spec = get_preset(PRESET).run_spec()

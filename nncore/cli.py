@@ -18,10 +18,10 @@ import json
 import sys
 
 from .data import DataUnavailable
-from .presets import PRESETS, get_preset
-from .run import json_safe, load_spec_data, train_spec
+from .runs.presets import PRESETS, get_preset
+from .runs.run import json_safe, load_spec_data, train_spec
 from .serialization import ModelFileError, load
-from .spec import LayerSpec, RunSpec
+from .runs.spec import LayerSpec, RunSpec
 from .training import TrainingError
 
 

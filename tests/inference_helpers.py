@@ -149,8 +149,8 @@ def thick_one() -> np.ndarray:
 @functools.lru_cache(maxsize=None)
 def digits_model():
     """64-64-10 ReLU trained on scikit-learn's 8×8 digits (about a second)."""
-    from nncore.run import train_spec
-    from nncore.spec import LayerSpec, RunSpec
+    from nncore.runs.run import train_spec
+    from nncore.runs.spec import LayerSpec, RunSpec
 
     spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(64)], epochs=30, seed=0)
     return train_spec(spec).network
@@ -165,8 +165,8 @@ def small_mnist_model():
     """784-128-10 ReLU on 10,000 real MNIST digits, 4 epochs (a second or two; ~95 %
     on the test set). Needs NNCORE_MNIST_DIR."""
     from nncore.data import load_dataset
-    from nncore.run import train_spec
-    from nncore.spec import LayerSpec, RunSpec
+    from nncore.runs.run import train_spec
+    from nncore.runs.spec import LayerSpec, RunSpec
 
     data = {"name": "mnist", "limit": 10_000, "val_fraction": 0.1, "seed": 0}
     dataset = load_dataset("mnist", limit=10_000, val_fraction=0.1, seed=0,
@@ -183,8 +183,8 @@ def digits28_model():
     from sklearn.datasets import load_digits
 
     from nncore.data import Dataset
-    from nncore.run import build_for
-    from nncore.spec import LayerSpec, RunSpec
+    from nncore.runs.run import build_for
+    from nncore.runs.spec import LayerSpec, RunSpec
     from nncore.vision import canvas_to_mnist
 
     digits = load_digits()

@@ -294,7 +294,7 @@ def test_no_model_offers_training_and_upload(monkeypatch):
 def test_a_default_training_already_running_is_watched_to_its_end():
     """A rerun in the middle of the one-click training (the user touched something) picks
     the run up again: the bar goes on, and the network becomes the model when it ends."""
-    from nncore.background import BackgroundTrainer
+    from nncore.jobs.threads import BackgroundTrainer
 
     model = H.digits_model().copy()
     ds = shared.dataset_for(model.metadata["spec"]["data"])
@@ -372,8 +372,8 @@ def test_upload_handler_directly(digits_model):
 
 # ------------------------------------------------------------------ other models
 def test_two_d_model_gets_a_point_form_and_a_decision_map():
-    from nncore.run import train_spec
-    from nncore.spec import LayerSpec, RunSpec
+    from nncore.runs.run import train_spec
+    from nncore.runs.spec import LayerSpec, RunSpec
 
     spec = RunSpec(data={"name": "moons", "n_samples": 300}, hidden=[LayerSpec(16)], epochs=20,
                    seed=0)
@@ -422,7 +422,7 @@ def test_model_without_metadata_is_inferred_from_its_width():
 
 
 def test_live_model_of_a_run_in_progress(digits_model):
-    from nncore.background import BackgroundTrainer
+    from nncore.jobs.threads import BackgroundTrainer
 
     training = digits_model.copy()
     ds = shared.dataset_for(training.metadata["spec"]["data"])

@@ -17,9 +17,9 @@ from streamlit.testing.v1 import AppTest
 
 import links
 from nncore.data import DATASETS, write_idx
-from nncore.presets import PRESETS
-from nncore.run import train_spec
-from nncore.spec import LIMITS, RunSpec
+from nncore.runs.presets import PRESETS
+from nncore.runs.run import train_spec
+from nncore.runs.spec import LIMITS, RunSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

@@ -25,10 +25,10 @@ import inference_views
 import training_views
 from nncore import Dense, Network
 from nncore.layers import ActivationLayer, Conv2D, Flatten, MaxPool2D, Reshape
-from nncore.process_trainer import ProcessTrainer
-from nncore.run import build_for, load_spec_data
+from nncore.jobs.processes import ProcessTrainer
+from nncore.runs.run import build_for, load_spec_data
 from nncore.serialization import save
-from nncore.spec import LayerSpec, RunSpec
+from nncore.runs.spec import LayerSpec, RunSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "training.py")
@@ -292,8 +292,8 @@ def test_the_sidebar_follows_the_run_from_any_page():
     the trained network on to the session's model. (AppTest's switch_page runs a page
     without the frame, and a second run of app.py in one AppTest comes back with an empty
     sidebar, so each check is a fresh first run with the run in its session state.)"""
-    from nncore.background import BackgroundTrainer, SessionToken
-    from nncore.run import build_for, load_spec_data
+    from nncore.jobs.threads import BackgroundTrainer, SessionToken
+    from nncore.runs.run import build_for, load_spec_data
 
     spec = RunSpec.from_dict(_spec(epochs=50, batch_size=1))
     data = load_spec_data(spec)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import architecture_views as views
-from nncore.presets import PRESETS
-from nncore.spec import HIDDEN_ACTIVATIONS, LayerSpec, RunSpec, build_network
+from nncore.runs.presets import PRESETS
+from nncore.runs.spec import HIDDEN_ACTIVATIONS, LayerSpec, RunSpec, build_network
 
 
 def test_dense_columns_follow_the_layers():

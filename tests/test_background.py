@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from nncore import Dense, Network
-from nncore.background import BackgroundTask, BackgroundTrainer, SessionToken
-from nncore import process_trainer
-from nncore.process_trainer import ProcessTrainer
+from nncore.jobs.threads import BackgroundTask, BackgroundTrainer, SessionToken
+from nncore.jobs import processes as process_trainer
+from nncore.jobs.processes import ProcessTrainer
 
 TIMEOUT = 20
 
@@ -433,7 +433,7 @@ import sys, time
 sys.path.insert(0, {root!r})
 import numpy as np
 from nncore import Dense, Network
-from nncore.process_trainer import ProcessTrainer
+from nncore.jobs.processes import ProcessTrainer
 if __name__ == "__main__":
     X = np.random.default_rng(0).normal(size=(256, 4)).astype(np.float32)
     y = (X[:, 0] > 0).astype(np.int64)

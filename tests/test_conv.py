@@ -20,9 +20,9 @@ from nncore.layers import (LAYER_TYPES, Conv2D, Dense, Flatten, MaxPool2D, Resha
                            layer_from_config)
 from nncore.layers.im2col import col2im, im2col
 from nncore.network import Network
-from nncore.presets import get_preset
+from nncore.runs.presets import get_preset
 from nncore.serialization import ModelFileError, load
-from nncore.spec import RunSpec, build_network, count_parameters
+from nncore.runs.spec import RunSpec, build_network, count_parameters
 
 from conftest import mnist_dir
 
@@ -359,7 +359,7 @@ def test_l2_decays_conv_filters_too():
 def test_layer_statistics_count_the_l2_gradient_of_conv_filters():
     """On all-zero images every data gradient of the filters is 0, so what the statistics
     report for them is λ·W alone: none of it may be zero."""
-    from nncore.experiments import layer_statistics
+    from nncore.runs.experiments import layer_statistics
 
     net = small_cnn(np.float64)
     net.l2 = 0.5
@@ -388,7 +388,7 @@ def test_a_tiny_cnn_learns_the_8x8_digits_in_one_epoch():
 def test_mnist_cnn_one_epoch_on_20k_digits_reaches_95_percent():
     """The preset's network for one epoch on 18,000 digits (its full run: 6 epochs on 54,000,
     99.1 %, see benchmarks/cnn_speed.py)."""
-    from nncore.run import load_spec_data, train_spec
+    from nncore.runs.run import load_spec_data, train_spec
     mnist_dir()
     spec = get_preset("mnist-cnn").run_spec()
     dataset = load_spec_data(spec, limit=20_000, allow_fallback=False)

@@ -11,8 +11,8 @@ import links
 from nncore.data.registry import DATASETS
 from nncore.initializers import INITIALIZERS
 from nncore.losses import LOSSES
-from nncore.presets import PRESETS
-from nncore.spec import HIDDEN_ACTIVATIONS, LIMITS, OUTPUT_ACTIVATIONS, RunSpec
+from nncore.runs.presets import PRESETS
+from nncore.runs.spec import HIDDEN_ACTIVATIONS, LIMITS, OUTPUT_ACTIVATIONS, RunSpec
 
 
 # ------------------------------------------------------------------ valid specs round-trip

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
 
-from nncore.presets import LEARNING_RATE_STUDY, PRESETS, get_preset
-from nncore.run import load_spec_data, train_spec
+from nncore.runs.presets import LEARNING_RATE_STUDY, PRESETS, get_preset
+from nncore.runs.run import load_spec_data, train_spec
 
 from conftest import mnist_dir
 

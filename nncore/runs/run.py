@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import Dataset, load_dataset
-from .network import Network
+from ..data import Dataset, load_dataset
+from ..network import Network
 from .spec import RunSpec, build_network
 
 

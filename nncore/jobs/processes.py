@@ -44,8 +44,8 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from .background import BackgroundTrainer
-from .training import History, TrainingControl, TrainingDiverged
+from .threads import BackgroundTrainer
+from ..training import History, TrainingControl, TrainingDiverged
 
 REPORT_SECONDS = 0.2        # how often the child reports its batch losses
 WEIGHTS_WAIT_SECONDS = 5.0  # how long ``model_copy`` waits for the child's newest weights

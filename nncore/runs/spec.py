@@ -16,12 +16,12 @@ import copy
 import math
 from dataclasses import asdict, dataclass, field
 
-from .activations import ACTIVATIONS
-from .initializers import INITIALIZERS
-from .layers import ActivationLayer, Dense, Dropout
-from .layers import Conv2D, Flatten, MaxPool2D, Reshape
-from .losses import LOSSES
-from .network import Network
+from ..activations import ACTIVATIONS
+from ..initializers import INITIALIZERS
+from ..layers import ActivationLayer, Dense, Dropout
+from ..layers import Conv2D, Flatten, MaxPool2D, Reshape
+from ..losses import LOSSES
+from ..network import Network
 
 # Bounds that keep one visitor of a shared, hosted demo from exhausting it.
 LIMITS = {
@@ -173,8 +173,8 @@ class RunSpec:
         if self.output_init is not None and self.output_init not in INITIALIZERS:
             raise ValueError(f"output_init must be one of {', '.join(INITIALIZERS)}, got "
                              f"{self.output_init!r}.")
-        from .optimizers import get_optimizer
-        from .schedules import get_schedule
+        from ..optimizers import get_optimizer
+        from ..schedules import get_schedule
         get_optimizer(self.optimizer)
         get_schedule(self.schedule)
         lr = self.optimizer.get("lr", 0.01)

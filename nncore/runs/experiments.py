@@ -13,7 +13,7 @@ NumPy (and scikit-learn for the cross-check) only — no user interface here:
 - ``sklearn_crosscheck``: the same network trained by scikit-learn's ``MLPClassifier``.
 
 The two experiments take ``report(fraction, message, partial)`` and a ``TrainingControl``
-so that ``nncore.background.BackgroundTask`` can run them off the user-interface thread.
+so that ``nncore.jobs.threads.BackgroundTask`` can run them off the user-interface thread.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import warnings
 
 import numpy as np
 
-from .layers import ActivationLayer, Dense, Dropout
+from ..layers import ActivationLayer, Dense, Dropout
 from .presets import LEARNING_RATE_STUDY
 from .run import build_for
 from .spec import RunSpec
-from .training import TrainingDiverged, TrainingError
+from ..training import TrainingDiverged, TrainingError
 
 SKLEARN_ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic",
                        "linear": "identity"}

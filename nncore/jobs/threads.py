@@ -10,7 +10,7 @@ The worker stops by itself when its owner disappears: the UI passes an ``owner``
 reference to it, so when the session and its state are dropped, the run ends too
 (``SessionToken`` is a ready-made owner: keep one in the session's state).
 
-``ProcessTrainer`` (``process_trainer.py``), what the app uses, has the same interface and
+``ProcessTrainer`` (``processes.py``), what the app uses, has the same interface and
 runs the training in a child process instead; it reuses this module's progress record.
 
 ``BackgroundTask`` runs any other long job the same way (the app's learning-rate study
@@ -26,7 +26,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .training import TrainingControl, TrainingDiverged
+from ..training import TrainingControl, TrainingDiverged
 
 BATCH_LOSS_POINTS = 2000   # keep the per-batch curve bounded for the charts
 
