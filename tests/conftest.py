@@ -1,14 +1,20 @@
-"""Shared test settings: no test may reach the network, and caches go to a temporary folder."""
+"""Shared test settings: no test may reach the network, and caches go to a temporary folder.
 
-import os
+The tests live in folders that say what they test: ``engine/`` (nncore: gradient checks and
+independent oracles), ``app/`` (the pages, driven headless with Streamlit's AppTest) and
+``browser/`` (the real app in Debian's Chromium, through Playwright). ``support/`` holds what
+several of them share.
+"""
+
 import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, ROOT / "tests"):   # the project, and tests/support
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 
 @pytest.fixture(autouse=True)
@@ -17,11 +23,3 @@ def _offline(monkeypatch, tmp_path_factory):
     cache is a fresh temporary folder (NNCORE_MNIST_DIR, when CI sets it, stays)."""
     monkeypatch.setenv("NNCORE_OFFLINE", "1")
     monkeypatch.setenv("NNCORE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "nncore-cache"))
-
-
-def mnist_dir():
-    """The folder of the real MNIST IDX files, or skip the test with the reason."""
-    path = os.environ.get("NNCORE_MNIST_DIR")
-    if not path:
-        pytest.skip("NNCORE_MNIST_DIR is not set: this test needs the four real MNIST IDX files")
-    return path

@@ -11,7 +11,7 @@ the network's dW is ∂(mean loss + ½λΣW²)/∂W.
 """
 
 import numpy as np
-from gradcheck import numeric_gradient
+from support.gradcheck import numeric_gradient
 import pytest
 
 from nncore import ActivationLayer, Dense, Dropout, Network

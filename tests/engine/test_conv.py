@@ -11,7 +11,7 @@ import io
 import json
 
 import numpy as np
-from gradcheck import numeric_gradient
+from support.gradcheck import numeric_gradient
 import pytest
 from scipy import signal
 from sklearn.datasets import load_digits
@@ -24,7 +24,7 @@ from nncore.runs.presets import get_preset
 from nncore.serialization import ModelFileError, load
 from nncore.runs.spec import RunSpec, build_network, count_parameters
 
-from conftest import mnist_dir
+from support.data import mnist_dir
 
 RNG = np.random.default_rng(20)
 

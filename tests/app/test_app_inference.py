@@ -24,12 +24,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-import inference_helpers as H
+from support import drawings as H
 import inference_views as views
 import shared
 from nncore.vision import canvas_to_digits8, canvas_to_mnist
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/inference.py"
 CANVAS_KEY = "inference_canvas_0"   # the canvas's key until "Clear" is pressed
 TIMEOUT = 60

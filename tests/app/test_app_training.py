@@ -30,7 +30,7 @@ from nncore.runs.run import build_for, load_spec_data
 from nncore.serialization import save
 from nncore.runs.spec import LayerSpec, RunSpec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "app_pages" / "training.py")
 TIMEOUT = 25
 

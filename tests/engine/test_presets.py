@@ -14,7 +14,7 @@ from sklearn.neural_network import MLPClassifier
 from nncore.runs.presets import LEARNING_RATE_STUDY, PRESETS, get_preset
 from nncore.runs.run import load_spec_data, train_spec
 
-from conftest import mnist_dir
+from support.data import mnist_dir
 
 
 # ------------------------------------------------------------------ settings = the seeds' text

@@ -451,7 +451,7 @@ if __name__ == "__main__":
 def test_a_paused_child_ends_when_the_program_that_started_it_is_killed(tmp_path):
     """A crashed server must not leave paused training processes behind forever."""
     script = tmp_path / "parent.py"
-    script.write_text(PARENT_THAT_DIES.format(root=str(Path(__file__).resolve().parents[1])))
+    script.write_text(PARENT_THAT_DIES.format(root=str(Path(__file__).resolve().parents[2])))
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         child_pid = int(parent.stdout.readline())

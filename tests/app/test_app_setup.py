@@ -21,7 +21,7 @@ from nncore.runs.presets import PRESETS
 from nncore.runs.run import train_spec
 from nncore.runs.spec import LIMITS, RunSpec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 MY_PAGES = ("home", "dataset", "architecture")
 
