@@ -20,8 +20,9 @@ import sys
 from .data import DataUnavailable
 from .runs.presets import PRESETS, get_preset
 from .runs.run import json_safe, load_spec_data, train_spec
-from .serialization import ModelFileError, load
-from .runs.spec import LayerSpec, RunSpec
+from .serialization import ModelFileError, load, save
+from .runs.schema import DENSE, HIDDEN_ACTIVATIONS, OPTIMIZERS, RUN, default_lr
+from .runs.spec import RunSpec
 from .training import TrainingError
 
 
@@ -42,10 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data", help="data set for a custom run (mnist, fashion-mnist, digits, "
                    "moons, circles, xor, spiral, clusters)")
     t.add_argument("--hidden", help="hidden layer sizes, e.g. 256,128")
-    t.add_argument("--activation", default="relu", help="hidden activation (default relu)")
-    t.add_argument("--loss", default="softmax_cross_entropy")
-    t.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov or adam")
-    t.add_argument("--lr", type=float, help="learning rate")
+    # Defaults and choices come from the run schema, as for links and the app's widgets.
+    t.add_argument("--activation", default=DENSE["activation"].default,
+                   choices=HIDDEN_ACTIVATIONS, help="hidden activation (default %(default)s)")
+    t.add_argument("--loss", default=RUN["loss"].default, choices=RUN["loss"].choices)
+    t.add_argument("--optimizer", default=RunSpec().optimizer["name"], choices=tuple(OPTIMIZERS),
+                   help="default %(default)s")
+    t.add_argument("--lr", type=float, help="learning rate (default: the optimizer's usual "
+                   + ", ".join(f"{name} {c.lr:g}" for name, c in OPTIMIZERS.items()) + ")")
     t.add_argument("--batch-size", type=int, help="0 for full batch")
     t.add_argument("--epochs", type=int)
     t.add_argument("--seed", type=int)
@@ -64,28 +69,31 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _spec_from_args(args) -> tuple[str, RunSpec]:
+    """The RunSpec the flags describe: a preset or a custom run, with the flags given on top.
+    Checked once, when it is made; a flag the schema does not allow is a SpecError."""
     if args.preset:
-        spec = get_preset(args.preset).run_spec()
+        d = get_preset(args.preset).spec
         name = args.preset
     else:
         if not args.data:
             raise ValueError("Give --preset NAME, or --data NAME for a custom run.")
-        spec = RunSpec(data={"name": args.data}, loss=args.loss,
-                       optimizer={"name": args.optimizer, "lr": args.lr or 0.001})
         sizes = [u.strip() for u in (args.hidden or "").split(",") if u.strip()]
-        if not all(u.isdigit() for u in sizes):
+        if not all(u.isascii() and u.isdigit() for u in sizes):
             raise ValueError(f"--hidden takes layer sizes separated by commas, e.g. 256,128; "
                              f"got {args.hidden!r}.")
-        spec.hidden = [LayerSpec(int(u), args.activation) for u in sizes]
+        d = {"data": {"name": args.data}, "loss": args.loss,
+             "optimizer": {"name": args.optimizer, "lr": default_lr(args.optimizer)},
+             "hidden": [{"units": int(u), "activation": args.activation} for u in sizes]}
         name = "custom"
+    d = dict(d)
     if args.lr is not None:
-        spec.optimizer["lr"] = args.lr
+        d["optimizer"] = {**d["optimizer"], "lr": args.lr}
     if args.batch_size is not None:
-        spec.batch_size = args.batch_size or None
+        d["batch_size"] = args.batch_size or None
     for field in ("epochs", "seed", "l2"):
         if getattr(args, field) is not None:
-            setattr(spec, field, getattr(args, field))
-    return name, spec.validate()
+            d[field] = getattr(args, field)
+    return name, RunSpec.from_dict(d)
 
 
 def _train(args) -> int:
@@ -119,7 +127,7 @@ def _train(args) -> int:
         print(f"{preset.expectation}: {'met' if out['met'] else 'NOT met'} "
               f"({preset.headline} = {m[preset.headline]:.6g}; published: {preset.published})")
     if args.save:
-        result.network.save(args.save)
+        save(result.network, args.save)
         print(f"saved to {args.save}")
     if args.json:
         print(json.dumps(json_safe(out)))

@@ -4,9 +4,9 @@ NumPy (and scikit-learn for the cross-check) only — no user interface here:
 
 - ``decision_grid`` / ``correct_mask``: seed 003's contour of the network output over a
   grid of the 2-D input plane, and seed 002's correct / wrong marking of the points.
-- ``layer_statistics``: per-layer weights, gradient magnitudes on a fixed batch (from a
-  forward and backward pass on a *copy*, so a run in progress is not disturbed) and the
-  share of dead ReLU units (output 0 on every sample of the batch).
+- ``layer_statistics``: per-layer weights, gradient magnitudes on a fixed batch (from
+  ``nncore.trace``'s forward and backward pass on a *copy*, so a run in progress is not
+  disturbed) and the share of dead ReLU units (output 0 on every sample of the batch).
 - ``misclassified``, ``xor_table``: the wrong test images; seed 001's XOR outputs.
 - ``learning_rate_study``: seed 003's study — the same network trained with each of
   2, 1, 0.5, 0.3, 0.2 and 0.1, loss curves side by side.
@@ -22,7 +22,8 @@ import warnings
 
 import numpy as np
 
-from ..layers import ActivationLayer, Dense, Dropout
+from ..layers import Dense
+from ..trace import stages, trace
 from .presets import LEARNING_RATE_STUDY
 from .run import build_for
 from .spec import RunSpec
@@ -77,18 +78,11 @@ def _histogram(values: np.ndarray, bins: int = 40) -> dict:
     return {"counts": counts, "edges": edges}
 
 
-def _activation_name(layer) -> str | None:
-    act = getattr(layer, "activation", None)
-    return getattr(act, "name", None)
-
-
-def _describe(layer, index: int, act) -> str:
-    if isinstance(layer, Dense):
+def _describe(stage, layer, index: int) -> str:
+    act = stage.activation
+    if stage.kind == "dense":
         return f"Dense {index} ({layer.in_features}→{layer.out_features}, {act})"
-    W = layer.parameters()[0][1]
-    if W.ndim == 4:                              # a convolution: (F, C, kh, kw)
-        return f"Conv {index} ({W.shape[0]} filters {W.shape[2]}×{W.shape[3]}, {act})"
-    return f"{type(layer).__name__} {index}"
+    return f"Conv {index} ({layer.out_channels} filters {layer.kh}×{layer.kw}, {act})"
 
 
 def layer_statistics(network, X, y, bins: int = 40) -> list[dict]:
@@ -96,43 +90,25 @@ def layer_statistics(network, X, y, bins: int = 40) -> list[dict]:
     batch (X, y), their histograms, and — for a ReLU layer — the share of dead units
     (a Dense unit or a conv filter whose output is 0 on every sample and position).
 
-    The pass runs on ``network.copy()``: the network itself (perhaps being trained on
-    another thread) is only read.
+    The pass (``nncore.trace``, forward then backward) runs on ``network.copy()``: the
+    network itself (perhaps being trained on another thread) is only read.
     """
     net = network.copy()
-    X = net._check_X(X)
-    Y = net._targets(y, len(X))
-    # forward by hand, to see what every layer outputs
-    outputs = []
-    a = X
-    for layer in net.layers:
-        a = layer.forward(a, training=False)
-        outputs.append(a)
-    net.backward(net.loss.backward(a, Y))
-    net.add_l2_gradients()
+    t = trace(net, X)
+    t.backward(y)
     stats = []
-    index = 0
-    for i, layer in enumerate(net.layers):
-        params = dict((name, (p, g)) for name, p, g in layer.parameters())
-        if "W" not in params:
-            continue
-        index += 1
-        W, dW = params["W"]
-        # the activation that follows: the layer's own, or a separate ActivationLayer
-        act, out = _activation_name(layer), outputs[i]
-        j = i + 1
-        while j < len(net.layers) and isinstance(net.layers[j], Dropout):
-            j += 1
-        if act in (None, "linear") and j < len(net.layers) and \
-                isinstance(net.layers[j], ActivationLayer):
-            act, out = _activation_name(net.layers[j]), outputs[j]
+    weighted = [s for s in stages(net) if s.kind != "pool"]
+    for index, stage in enumerate(weighted, start=1):
+        layer = net.layers[stage.layer_index]
+        W, dW = layer.W, t.records[stage.layer_index].dW
+        act = stage.activation          # the layer's own, or a separate ActivationLayer's
+        out = t.records[stage.output_index].output
         grad = np.abs(dW).astype(np.float64)
-        units = int(out.shape[1]) if out.ndim >= 2 else 1
         entry = {
-            "layer": _describe(layer, index, act),
-            "index": i,
+            "layer": _describe(stage, layer, index),
+            "index": stage.layer_index,
             "activation": act,
-            "units": units,
+            "units": stage.units,
             "weights": _histogram(W, bins),
             # exact zeros (dead units, blank pixels) have no logarithm: counted apart
             "log10_grad": _histogram(np.log10(grad[grad > 0]), bins),
@@ -141,7 +117,7 @@ def layer_statistics(network, X, y, bins: int = 40) -> list[dict]:
             "grad_mean_abs": float(grad.mean()),
             "dead_share": None,
         }
-        if act == "relu" and out.ndim >= 2:
+        if act == "relu":
             axes = (0,) + tuple(range(2, out.ndim))          # all but the unit / filter axis
             dead = np.all(out <= 0, axis=axes)
             entry["dead_share"] = float(dead.mean())
@@ -209,8 +185,7 @@ def learning_rate_study(spec: RunSpec, dataset, report=None, control=None, *,
     for rate, epochs in plan:
         if control is not None and control.stopped:
             break
-        run = spec.copy()
-        run.optimizer = {**run.optimizer, "lr": rate}
+        run = spec.replace(optimizer={**spec.optimizer, "lr": rate})
         net = build_for(run, dataset)
         curve: list[float] = []
         curves[rate] = curve

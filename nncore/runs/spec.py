@@ -6,42 +6,30 @@ presets are RunSpecs, the command line builds one from its flags, the app edits 
 its Architecture page and mirrors it in the page's link, and a saved model records the
 one it was trained with. Same spec, same seed → same weights.
 
+A RunSpec is a value: it is checked against ``schema`` when it is made, and never changed
+afterwards — ``spec.replace(epochs=5)`` makes a new, checked one. So whoever holds a spec
+holds a valid one, and nothing downstream has to check it again.
+
 The output layer is not part of the spec: it follows from the data and the loss
 (``output_layer``), so a spec cannot ask for 10 softmax units on a 2-class problem.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ..activations import ACTIVATIONS
-from ..initializers import INITIALIZERS
-from ..layers import ActivationLayer, Dense, Dropout
-from ..layers import Conv2D, Flatten, MaxPool2D, Reshape
-from ..losses import LOSSES
+from ..layers import ActivationLayer, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Reshape
 from ..network import Network
-
-# Bounds that keep one visitor of a shared, hosted demo from exhausting it.
-LIMITS = {
-    "max_hidden_layers": 6,
-    "max_units": 1024,
-    "max_epochs": 10_000,
-    "max_batch_size": 70_000,
-    # epochs × training samples × parameters: 5e11 is about 40 MNIST epochs of the
-    # 784-256-128-10 default, roughly half an hour on two cores.
-    "max_work": 5e11,
-}
-# Convolutional layers (LayerSpec kind "conv" / "maxpool"); their work counts multiply-adds.
-LIMITS.update({"max_filters": 128, "max_kernel": 9, "max_stride": 4, "max_pool": 8})
-LAYER_KINDS = ("dense", "conv", "maxpool")
-
-HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
-OUTPUT_ACTIVATIONS = ("softmax", "sigmoid", "tanh", "linear")
+from .schema import (CONV, DEFAULT_DATA, DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, DEFAULT_SCHEDULE,
+                     DENSE, HIDDEN_ACTIVATIONS, LAYER, LAYER_KINDS, LIMITS, MAXPOOL, OPTIMIZER,
+                     OPTIMIZERS, OUTPUT_ACTIVATIONS, RUN, SCHEDULE, SCHEDULES, RunTooLarge,
+                     SpecError, SpecProblem, check_choice_settings)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LayerSpec:
     """One hidden layer: ``kind`` "dense" (``units`` wide, the default), "conv" (``filters``
     filters of ``kernel``×``kernel``, ``stride`` and ``padding`` — a number or "same") or
@@ -49,23 +37,37 @@ class LayerSpec:
 
     Conv and maxpool layers come first: ``build_network`` turns each flat image row into a
     (1, H, W) image in front of them (a Reshape layer) and flattens the feature maps before
-    the first dense layer (or the output layer).
+    the first dense layer (or the output layer). The bounds of every field are in
+    ``schema.DENSE``, ``schema.CONV`` and ``schema.MAXPOOL``.
     """
-    units: int | None = None         # dense: number of units
-    activation: str = "relu"
-    dropout: float = 0.0
-    init: str | None = None          # None: He for ReLU-like layers, Glorot otherwise
-    kind: str = "dense"              # "dense", "conv" or "maxpool"
-    filters: int | None = None       # conv: number of filters (output channels)
-    kernel: int = 3                  # conv: kernel size k (k×k)
-    stride: int | None = None        # None: 1 for conv, ``pool`` for maxpool
-    padding: int | str = 0           # conv: zeros around each image, or "same"
-    pool: int = 2                    # maxpool: window size
+    units: int | None = DENSE["units"].default         # dense: number of units
+    activation: str = DENSE["activation"].default
+    dropout: float = DENSE["dropout"].default
+    init: str | None = DENSE["init"].default            # None: He for ReLU-like, else Glorot
+    kind: str = "dense"                                 # "dense", "conv" or "maxpool"
+    filters: int | None = CONV["filters"].default       # conv: number of filters
+    kernel: int = CONV["kernel"].default                # conv: kernel size k (k×k)
+    stride: int | None = CONV["stride"].default         # None: 1 for conv, ``pool`` for maxpool
+    padding: int | str = CONV["padding"].default        # conv: zeros around each image, or "same"
+    pool: int = MAXPOOL["pool"].default                 # maxpool: window size
+
+    @classmethod
+    def from_value(cls, value, i: int) -> "LayerSpec":
+        """A LayerSpec from itself or from a dict of its fields (``i`` counts from 1)."""
+        if isinstance(value, LayerSpec):
+            return value
+        if (isinstance(value, dict) and set(value) <= set(cls.__dataclass_fields__)
+                and ("units" in value or value.get("kind", "dense") != "dense")):
+            return cls(**value)
+        raise SpecError(f"hidden[{i - 1}]",
+                        f"Hidden layer {i} must be a dict with 'units' (and optionally "
+                        f"activation, dropout, init), or with 'kind' \"conv\" (filters, kernel, "
+                        f"stride, padding) or \"maxpool\" (pool, stride); got {value!r}.")
 
     def to_dict(self) -> dict:
         """The fields that matter for this kind (a dense layer gives exactly the four
         fields specs had before conv layers existed)."""
-        return {k: v for k, v in asdict(self).items()
+        return {k: v for k, v in dataclasses.asdict(self).items()
                 if k in _KIND_FIELDS.get(self.kind, self.__dataclass_fields__)}
 
     def describe(self) -> str:
@@ -79,119 +81,113 @@ class LayerSpec:
                 f", stride {self.stride}" if self.stride not in (None, self.pool) else "")
         return f"{self.units} {self.activation}"
 
+    def validate(self, i: int, after_dense: bool) -> None:
+        """Check every field this kind uses against the schema (``i`` counts from 1)."""
+        if self.kind not in LAYER_KINDS:
+            raise SpecError(f"hidden[{i - 1}].kind", f"Hidden layer {i}: kind must be one of "
+                                                     f"{', '.join(LAYER_KINDS)}, got {self.kind!r}.")
+        where = f"Hidden layer {i}" if self.kind == "dense" else f"Hidden layer {i} ({self.kind})"
+        if self.kind != "dense" and after_dense:
+            raise SpecError(f"hidden[{i - 1}].kind",
+                            f"{where} comes after a dense layer: conv and maxpool layers work "
+                            "on images, so they must come before the dense layers.")
+        fields = self.to_dict()
+        if self.kind == "conv" and self.padding == "same" and self.kernel % 2 == 0:
+            raise SpecError(f"hidden[{i - 1}].padding", f"{where}: padding \"same\" needs an "
+                                                        f"odd kernel, got {self.kernel}.")
+        for name, setting in LAYER[self.kind].items():
+            setting.check(fields.get(name), f"hidden[{i - 1}].{name}", f"{where}: {name}", fields)
+
 
 _KIND_FIELDS = {
     "dense": ("units", "activation", "dropout", "init"),
     "conv": ("kind", "filters", "kernel", "stride", "padding", "activation", "dropout", "init"),
     "maxpool": ("kind", "pool", "stride"),
 }
+assert all(set(LAYER[k]) <= set(_KIND_FIELDS[k]) for k in LAYER_KINDS)
 
 
-@dataclass
+def _default(name):
+    return field(default=RUN[name].default)
+
+
+@dataclass(frozen=True)
 class RunSpec:
-    data: dict = field(default_factory=lambda: {"name": "mnist"})
-    hidden: list[LayerSpec] = field(default_factory=lambda: [LayerSpec(256), LayerSpec(128)])
-    loss: str = "softmax_cross_entropy"
-    output_activation: str | None = None   # None: what the loss needs (softmax, sigmoid…)
-    output_init: str | None = None
-    separate_activations: bool = False     # seed 001 style: Dense + ActivationLayer
-    optimizer: dict = field(default_factory=lambda: {"name": "adam", "lr": 0.001})
-    schedule: dict = field(default_factory=lambda: {"name": "constant"})
-    l2: float = 0.0
-    batch_size: int | None = 128           # None: full batch
-    epochs: int = 10
-    shuffle: bool = True
-    seed: int = 0
+    """A whole run as a value, checked when it is made (see the module docstring).
+
+    ``hidden`` may be given as LayerSpecs or as their dicts; it is kept as a tuple.
+    ``data``, ``optimizer`` and ``schedule`` are small dicts (copied when the spec is made):
+    ``{"name": "moons", "n_samples": 1000}``, ``{"name": "adam", "lr": 0.001}``,
+    ``{"name": "cosine"}``.
+    """
+    data: dict = field(default_factory=lambda: dict(DEFAULT_DATA))
+    hidden: tuple = field(default_factory=lambda: tuple(LayerSpec(**h) for h in DEFAULT_HIDDEN))
+    loss: str = _default("loss")
+    output_activation: str | None = _default("output_activation")   # None: what the loss needs
+    output_init: str | None = _default("output_init")
+    separate_activations: bool = _default("separate_activations")   # seed 001: Dense + ActivationLayer
+    optimizer: dict = field(default_factory=lambda: dict(DEFAULT_OPTIMIZER))
+    schedule: dict = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
+    l2: float = _default("l2")
+    batch_size: int | None = _default("batch_size")                 # None: full batch
+    epochs: int = _default("epochs")
+    shuffle: bool = _default("shuffle")
+    seed: int = _default("seed")
+
+    def __post_init__(self):
+        if not isinstance(self.hidden, (list, tuple)):
+            raise SpecError("hidden", "'hidden' must be a list of layers.")
+        set_ = object.__setattr__        # frozen: the one place the fields are set
+        set_(self, "hidden", tuple(LayerSpec.from_value(h, i)
+                                   for i, h in enumerate(self.hidden, 1)))
+        for name in ("data", "optimizer", "schedule"):
+            value = getattr(self, name)
+            if not isinstance(value, dict):
+                raise SpecError(name, f"'{name}' must be a dict with a 'name', got {value!r}.")
+            set_(self, name, dict(value))
+        self.validate()
 
     # -------------------------------------------------------------- conversion
     def to_dict(self) -> dict:
-        d = copy.deepcopy(asdict(self))
-        d["hidden"] = [h.to_dict() for h in self.hidden]
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d.update(data=dict(self.data), optimizer=dict(self.optimizer),
+                 schedule=dict(self.schedule), hidden=[h.to_dict() for h in self.hidden])
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
         if not isinstance(d, dict):
-            raise ValueError(f"A run spec must be a dict, got {type(d).__name__}.")
-        d = copy.deepcopy(d)
+            raise SpecError("", f"A run spec must be a dict, got {type(d).__name__}.")
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"Unknown run-spec fields: {', '.join(sorted(unknown))}.")
-        hidden = d.get("hidden", [])
-        if not isinstance(hidden, list):
-            raise ValueError("'hidden' must be a list of layers.")
-        layers = []
-        for i, h in enumerate(hidden):
-            if isinstance(h, LayerSpec):
-                layers.append(h)
-            elif (isinstance(h, dict) and set(h) <= set(LayerSpec.__dataclass_fields__)
-                  and ("units" in h or h.get("kind", "dense") != "dense")):
-                layers.append(LayerSpec(**h))
-            else:
-                raise ValueError(f"Hidden layer {i + 1} must be a dict with 'units' (and "
-                                 f"optionally activation, dropout, init), or with 'kind' "
-                                 f"\"conv\" (filters, kernel, stride, padding) or \"maxpool\" "
-                                 f"(pool, stride); got {h!r}.")
-        d["hidden"] = layers
-        spec = cls(**d)
-        spec.validate()
-        return spec
+            raise SpecError(sorted(unknown)[0],
+                            f"Unknown run-spec fields: {', '.join(sorted(unknown))}.")
+        return cls(**d)
 
-    def copy(self) -> "RunSpec":
-        return RunSpec.from_dict(self.to_dict())
+    def replace(self, **changes) -> "RunSpec":
+        """A new spec with ``changes`` (checked, as every spec is)."""
+        return dataclasses.replace(self, **changes)
 
     # -------------------------------------------------------------- validation
     def validate(self) -> "RunSpec":
-        """Raise ValueError naming the first field that is out of bounds."""
-        if not isinstance(self.data, dict) or not isinstance(self.data.get("name"), str):
-            raise ValueError("'data' must be a dict with the data set's 'name'.")
+        """Check every setting against the schema; a SpecError names the first bad one."""
+        if not isinstance(self.data.get("name"), str):
+            raise SpecError("data.name", "'data' must be a dict with the data set's 'name'.")
         if len(self.hidden) > LIMITS["max_hidden_layers"]:
-            raise ValueError(f"At most {LIMITS['max_hidden_layers']} hidden layers, got "
-                             f"{len(self.hidden)}.")
+            raise SpecError("hidden", f"At most {LIMITS['max_hidden_layers']} hidden layers, "
+                                      f"got {len(self.hidden)}.")
         seen_dense = False
         for i, h in enumerate(self.hidden, 1):
-            if h.kind != "dense":
-                _check_image_layer(i, h, after_dense=seen_dense)
-                continue
-            seen_dense = True
-            if not isinstance(h.units, int) or isinstance(h.units, bool) or not 1 <= h.units <= LIMITS["max_units"]:
-                raise ValueError(f"Hidden layer {i}: units must be a whole number from 1 to "
-                                 f"{LIMITS['max_units']}, got {h.units!r}.")
-            if h.activation not in HIDDEN_ACTIVATIONS:
-                raise ValueError(f"Hidden layer {i}: activation must be one of "
-                                 f"{', '.join(HIDDEN_ACTIVATIONS)}, got {h.activation!r}.")
-            if not isinstance(h.dropout, (int, float)) or not 0 <= h.dropout <= 0.9:
-                raise ValueError(f"Hidden layer {i}: dropout must be from 0 to 0.9, got {h.dropout!r}.")
-            if h.init is not None and h.init not in INITIALIZERS:
-                raise ValueError(f"Hidden layer {i}: init must be one of "
-                                 f"{', '.join(INITIALIZERS)}, got {h.init!r}.")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}.")
-        if self.output_activation is not None and self.output_activation not in OUTPUT_ACTIVATIONS:
-            raise ValueError(f"output_activation must be one of {', '.join(OUTPUT_ACTIVATIONS)}, "
-                             f"got {self.output_activation!r}.")
-        if self.output_init is not None and self.output_init not in INITIALIZERS:
-            raise ValueError(f"output_init must be one of {', '.join(INITIALIZERS)}, got "
-                             f"{self.output_init!r}.")
-        from ..optimizers import get_optimizer
-        from ..schedules import get_schedule
-        get_optimizer(self.optimizer)
-        get_schedule(self.schedule)
-        lr = self.optimizer.get("lr", 0.01)
-        if not isinstance(lr, (int, float)) or not 1e-6 <= lr <= 10:
-            raise ValueError(f"The learning rate must be from 1e-6 to 10, got {lr!r}.")
-        if not isinstance(self.l2, (int, float)) or not 0 <= self.l2 <= 1 or math.isnan(self.l2):
-            raise ValueError(f"l2 must be from 0 to 1, got {self.l2!r}.")
-        if self.batch_size is not None and (not isinstance(self.batch_size, int)
-                                            or not 1 <= self.batch_size <= LIMITS["max_batch_size"]):
-            raise ValueError(f"batch_size must be a whole number from 1 to "
-                             f"{LIMITS['max_batch_size']}, or None for full batch; got "
-                             f"{self.batch_size!r}.")
-        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= LIMITS["max_epochs"]:
-            raise ValueError(f"epochs must be a whole number from 1 to {LIMITS['max_epochs']}, "
-                             f"got {self.epochs!r}.")
-        if not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 32:
-            raise ValueError(f"seed must be a whole number from 0 to 2³²−1, got {self.seed!r}.")
+            h.validate(i, after_dense=seen_dense)
+            seen_dense = seen_dense or h.kind == "dense"
+        for name, setting in RUN.items():
+            setting.check(getattr(self, name), name, name, None)
+        check_choice_settings("optimizer", self.optimizer, OPTIMIZERS, OPTIMIZER, "optimizer")
+        if self.optimizer.get("nesterov") and not self.optimizer.get("momentum"):
+            raise SpecError("optimizer.nesterov", "Nesterov momentum needs a momentum above 0.")
+        if self.optimizer["name"] == "nesterov" and self.optimizer.get("momentum") == 0:
+            raise SpecError("optimizer.momentum", "Nesterov momentum needs a momentum above 0.")
+        check_choice_settings("schedule", self.schedule, SCHEDULES, SCHEDULE, "schedule")
         return self
 
     # -------------------------------------------------------------- the output layer
@@ -209,22 +205,32 @@ class RunSpec:
         units = 1 if n_classes == 2 else n_classes
         return units, self.output_activation or "sigmoid"
 
-    def problems(self, n_classes: int) -> list[str]:
-        """Why this spec cannot train on a data set with ``n_classes`` classes (empty: it can)."""
+    def problems(self, n_classes: int) -> list[SpecProblem]:
+        """What does not suit a data set with ``n_classes`` classes (empty: nothing)."""
         issues = []
         if self.loss == "binary_cross_entropy" and n_classes != 2:
-            issues.append(f"Binary cross-entropy needs exactly two classes, but this data set "
-                          f"has {n_classes}: use softmax cross-entropy (or squared error).")
+            issues.append(SpecProblem("loss", "Binary cross-entropy needs exactly two classes, "
+                                      f"but this data set has {n_classes}: use softmax "
+                                      "cross-entropy (or squared error).", blocking=True))
         if self.loss == "softmax_cross_entropy" and self.output_activation not in (None, "softmax"):
-            issues.append("Softmax cross-entropy works on a softmax output layer; the output "
-                          f"activation {self.output_activation!r} is replaced by softmax.")
+            issues.append(SpecProblem("output_activation", "Softmax cross-entropy works on a "
+                                      "softmax output layer; the output activation "
+                                      f"{self.output_activation!r} is replaced by softmax.",
+                                      blocking=False))
         if self.loss == "binary_cross_entropy" and self.output_activation not in (None, "sigmoid"):
-            issues.append("Binary cross-entropy works on a sigmoid output; the output "
-                          f"activation {self.output_activation!r} is replaced by sigmoid.")
+            issues.append(SpecProblem("output_activation", "Binary cross-entropy works on a "
+                                      "sigmoid output; the output activation "
+                                      f"{self.output_activation!r} is replaced by sigmoid.",
+                                      blocking=False))
         if self.loss in ("mse", "mse_sum") and self.output_activation == "softmax":
-            issues.append("Squared error on a softmax output learns slowly (its gradient "
-                          "vanishes as outputs saturate); prefer softmax cross-entropy.")
+            issues.append(SpecProblem("output_activation", "Squared error on a softmax output "
+                                      "learns slowly (its gradient vanishes as outputs "
+                                      "saturate); prefer softmax cross-entropy.", blocking=False))
         return issues
+
+    def blocking_problem(self, n_classes: int) -> SpecProblem | None:
+        """The first problem that keeps this spec from training on the data, if any."""
+        return next((p for p in self.problems(n_classes) if p.blocking), None)
 
     def work(self, n_train: int, n_features: int, n_classes: int, image_shape=None) -> float:
         """epochs × training samples × parameters: a rough size of the whole run. (With conv
@@ -234,11 +240,13 @@ class RunSpec:
 
     def check_limits(self, n_train: int, n_features: int, n_classes: int,
                      image_shape=None) -> None:
+        """Raise RunTooLarge when the run is above the hosted demo's work limit."""
         work = self.work(n_train, n_features, n_classes, image_shape)
         if work > LIMITS["max_work"]:
             per_sample = _work_per_sample(self, n_features, n_classes, image_shape)
             what = ("multiply-adds per sample" if _has_image_layers(self) else "parameters")
-            raise ValueError(
+            raise RunTooLarge(
+                "epochs",
                 f"This run is too large for the shared demo: {self.epochs} epochs × {n_train:,} "
                 f"samples × {per_sample:,} {what} "
                 f"= {work:.2g}, above the limit of {LIMITS['max_work']:.0e}. Use fewer epochs, "
@@ -256,46 +264,6 @@ def count_parameters(spec: RunSpec, n_features: int, n_classes: int, image_shape
 # ------------------------------------------------------------------ conv layers in a spec
 def _has_image_layers(spec: RunSpec) -> bool:
     return any(h.kind != "dense" for h in spec.hidden)
-
-
-def _check_image_layer(i: int, h: LayerSpec, after_dense: bool) -> None:
-    """Validate hidden layer ``i`` of kind "conv" or "maxpool" (ValueError naming the field)."""
-    def whole(label, value, lo, hi):
-        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-            raise ValueError(f"Hidden layer {i} ({h.kind}): {label} must be a whole number "
-                             f"from {lo} to {hi}, got {value!r}.")
-
-    if h.kind not in LAYER_KINDS:
-        raise ValueError(f"Hidden layer {i}: kind must be one of {', '.join(LAYER_KINDS)}, "
-                         f"got {h.kind!r}.")
-    if after_dense:
-        raise ValueError(f"Hidden layer {i} ({h.kind}) comes after a dense layer: conv and "
-                         "maxpool layers work on images, so they must come before the dense "
-                         "layers.")
-    if h.kind == "maxpool":
-        whole("pool", h.pool, 1, LIMITS["max_pool"])
-        if h.stride is not None:
-            whole("stride", h.stride, 1, h.pool)
-        return
-    whole("filters", h.filters, 1, LIMITS["max_filters"])
-    whole("kernel", h.kernel, 1, LIMITS["max_kernel"])
-    if h.stride is not None:
-        whole("stride", h.stride, 1, LIMITS["max_stride"])
-    if h.padding == "same":
-        if h.kernel % 2 == 0:
-            raise ValueError(f"Hidden layer {i} (conv): padding \"same\" needs an odd kernel, "
-                             f"got {h.kernel}.")
-    elif h.padding != "valid":
-        whole("padding (or \"same\")", h.padding, 0, max(h.kernel - 1, 0))
-    if h.activation not in HIDDEN_ACTIVATIONS:
-        raise ValueError(f"Hidden layer {i} (conv): activation must be one of "
-                         f"{', '.join(HIDDEN_ACTIVATIONS)}, got {h.activation!r}.")
-    if not isinstance(h.dropout, (int, float)) or not 0 <= h.dropout <= 0.9:
-        raise ValueError(f"Hidden layer {i} (conv): dropout must be from 0 to 0.9, got "
-                         f"{h.dropout!r}.")
-    if h.init is not None and h.init not in INITIALIZERS:
-        raise ValueError(f"Hidden layer {i} (conv): init must be one of "
-                         f"{', '.join(INITIALIZERS)}, got {h.init!r}.")
 
 
 def image_shape_for(n_features: int, image_shape=None) -> tuple[int, int]:
@@ -387,10 +355,9 @@ def build_network(spec: RunSpec, n_features: int, n_classes: int, image_shape=No
     default the square of ``n_features`` — and the network starts Reshape((1, H, W)) and
     puts a Flatten before its first dense layer.
     """
-    spec.validate()
-    problems = [p for p in spec.problems(n_classes) if "needs exactly" in p]
-    if problems:
-        raise ValueError(problems[0])
+    blocking = spec.blocking_problem(n_classes)
+    if blocking is not None:
+        raise SpecError(blocking.field, blocking.message)
     layers = []
     width = n_features
     if _has_image_layers(spec):
@@ -420,3 +387,6 @@ def _default_init(activation: str) -> str:
 
 
 assert set(HIDDEN_ACTIVATIONS) | set(OUTPUT_ACTIVATIONS) <= set(ACTIVATIONS)
+
+__all__ = ["RunSpec", "LayerSpec", "build_network", "count_parameters", "image_shape_for",
+           "SpecError", "SpecProblem", "RunTooLarge", "LIMITS"]

@@ -91,9 +91,9 @@ IN_PROCESS_MISTAKES = {
 
 
 def _bare_model(tmp):
-    from nncore import Dense, Network
+    from nncore import Dense, Network, save
     path = tmp / "bare.npz"
-    Network([Dense(2, 2, "softmax")], seed=0).save(path)
+    save(Network([Dense(2, 2, "softmax")], seed=0), path)
     return str(path)
 
 
