@@ -10,23 +10,32 @@ Three ways to build one, one for each seed style::
     net = Network(); net.add(Dense(2, 3)); net.add(ActivationLayer("tanh")); net.use("mse")
                                                                                  # seed 001
 
+and a fourth, ``Network.from_config(net.get_config())``, which is how a saved model
+(``nncore.save`` / ``nncore.load``) and ``copy()`` come back.
+
 Training is the loop every seed writes by hand::
 
     for each batch:  a = forward(X)  →  dA = loss'(a, y)  →  backward(dA)  →  optimizer step
+
+``fit`` is that loop; what it reports and how it is paused or stopped on the way lives in
+``_FitRun`` at the end of this file. To see what every layer computes on a batch, use
+``nncore.trace``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Callable, Iterable
 
 import numpy as np
 
-from .layers import Dense, Dropout, Layer, ActivationLayer, WeightedLayer
+from .layers import Dense, Dropout, Layer, ActivationLayer, WeightedLayer, layer_from_config
 from .layers import Conv2D, Flatten, MaxPool2D
 from .losses import Loss, get_loss, l2_penalty
 from .optimizers import Optimizer, get_optimizer
 from .schedules import get_schedule
+from .trace import trace
 from .training import History, TrainingControl, TrainingDiverged, TrainingError, TrainingEvent
 
 EVAL_BATCH = 4096  # rows per chunk when predicting: bounds memory on 70,000 digits
@@ -93,6 +102,27 @@ class Network:
             if spec.get("dropout"):
                 layers.append(Dropout(spec["dropout"]))
         return cls(layers, **kwargs)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Network":
+        """Rebuild a network from ``get_config()``: the same layers, loss, optimizer, l2,
+        dtype and seed, with fresh weights (``copy`` and ``nncore.load`` then copy the
+        learned arrays in). A description it cannot build is a ValueError."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(f"A network description needs a list of layers, got {config!r}.")
+        try:
+            layers = [layer_from_config(c) for c in config["layers"]]
+            network = cls(layers, loss=config.get("loss", {}).get("name", "softmax_cross_entropy"),
+                          optimizer=config.get("optimizer", "sgd"), l2=config.get("l2", 0.0),
+                          dtype=config.get("dtype", "float32"))
+        except (TypeError, AttributeError) as exc:   # a field of the wrong kind, e.g. "loss": 3
+            raise ValueError(str(exc)) from None
+        # The seed comes back too (it seeds fit's shuffling), set after building so that it
+        # does not draw fresh weights; a seed that is not a whole number ≥ 0 is dropped.
+        seed = config.get("seed")
+        whole = isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0
+        network.seed = seed if whole else None
+        return network
 
     def add(self, layer: Layer) -> "Network":
         """Append a layer, checking that its input size matches the previous output."""
@@ -192,64 +222,36 @@ class Network:
             a = layer.forward(a, training)
         return a
 
-    def backward(self, dA: np.ndarray) -> np.ndarray | None:
-        """Backpropagate ∂ℓ/∂a of the output through every layer, last to first."""
+    def backward(self, dA: np.ndarray, on_layer: Callable | None = None) -> np.ndarray | None:
+        """Backpropagate ∂ℓ/∂a of the output through every layer, last to first.
+
+        ``on_layer(i, dA, dA_prev)``, if given, is called after layer i's backward with
+        the gradient it received and the one it handed down (``nncore.trace`` records
+        them); dA is None for a layer the loss's δ skipped.
+        """
         layers = self.layers
         grad = dA
         start = len(layers) - 1
         if self.loss.returns_delta:
             # The loss already gave δ = ∂ℓ/∂z of the output: skip the output activation.
             last = layers[-1]
-            if isinstance(last, ActivationLayer):
-                start -= 1   # δ passes through it; the Dense below is linear
-            else:
-                grad = last.backward(grad, dA_is_delta=True)
-                start -= 1
-        for layer in reversed(layers[:start + 1]):   # (a one-layer network: nothing left)
-            grad = layer.backward(grad)
+            if not isinstance(last, ActivationLayer):   # an ActivationLayer: δ passes through it,
+                grad = last.backward(grad, dA_is_delta=True)   # the Dense below is linear
+            if on_layer is not None:
+                on_layer(start, None, grad)
+            start -= 1
+        for i in range(start, -1, -1):   # (a one-layer network: nothing left)
+            dA_i, grad = grad, layers[i].backward(grad)
+            if on_layer is not None:
+                on_layer(i, dA_i, grad)
             if grad is None:   # the first Dense/Conv2D skipped ∂L/∂X (fit): nothing below needs it
                 break
         return grad
 
     def input_gradient(self, X: np.ndarray, target) -> np.ndarray:
-        """∂(output of the ``target`` column)/∂X — the saliency map of each input."""
-        X = self._check_X(X)
-        target = np.asarray(target)
-        k = self.n_outputs
-        if (not np.issubdtype(target.dtype, np.integer) or target.ndim > 1
-                or target.size not in (1, len(X)) or np.any((target < 0) | (target >= k))):
-            raise ValueError(f"input_gradient: target must be one output index in 0…{k - 1}, "
-                             f"or one per sample ({len(X)}), got {target.tolist()!r}.")
-        out = self.forward(X, training=False)
-        seed = np.zeros_like(out)
-        seed[np.arange(len(out)), np.broadcast_to(target.reshape(-1), (len(out),))] = 1.0
-        grad = seed
-        first = self._first_parametric()
-        if first is not None:
-            first.skip_input_gradient = False
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad)
-        return grad
-
-    def feature_maps(self, x) -> list[dict]:
-        """What every layer outputs for one input ``x`` (any shape holding n_inputs numbers:
-        (784,), (28, 28), (1, 28, 28)…) — the feature maps the app draws.
-
-        One dict per layer: ``index``, ``layer`` (its repr), ``type`` and ``output``, that
-        layer's output for this sample in its per-sample shape, e.g. (8, 28, 28) for a
-        Conv2D with 8 filters. A Conv2D's filters themselves are ``layer.W``.
-        """
-        x = np.asarray(x)
-        if x.size != self.n_inputs:
-            raise ValueError(f"feature_maps takes one sample of {self.n_inputs} numbers, got "
-                             f"an array of shape {x.shape}.")
-        a = self._check_X(x.reshape(1, -1))
-        maps = []
-        for i, layer in enumerate(self.layers):
-            a = layer.forward(a, training=False)
-            maps.append({"index": i, "layer": repr(layer), "type": type(layer).__name__,
-                         "output": a[0].copy()})
-        return maps
+        """∂(output of the ``target`` column)/∂X — the saliency map of each input.
+        ``target``: one output index, or one per sample (see ``Trace.input_gradient``)."""
+        return trace(self, X).input_gradient(target)
 
     def _first_parametric(self):
         return next((l for l in self.layers if isinstance(l, WeightedLayer)), None)
@@ -390,13 +392,10 @@ class Network:
             raise ValueError(f"epochs must be a whole number ≥ 1, got {epochs!r}.")
         X = self._check_X(X)
         Y = self._targets(y, len(X))
-        m = len(X)
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
                                        or isinstance(batch_size, bool) or batch_size < 1):
             raise ValueError(f"batch_size must be a whole number ≥ 1 (or None for full "
                              f"batch), got {batch_size!r}.")
-        if batch_size is None or batch_size >= m:
-            batch_size = m
         val = None
         if validation_data is not None and len(validation_data[0]):
             Xv = self._check_X(validation_data[0])
@@ -405,94 +404,21 @@ class Network:
         rng = np.random.default_rng(self.seed if seed is None else seed)
         for layer in self.layers:
             if isinstance(layer, Dropout):
-                layer.rng = rng
-        first = self._first_parametric()
-        if first is not None:
-            first.skip_input_gradient = True   # nobody needs ∂L/∂X while training
-        callbacks = list(callbacks)
+                layer.rng = rng   # one stream: each epoch's shuffle, then that epoch's masks
+        run = _FitRun(self, X, Y, batch_size, shuffle, rng, epochs, val, callbacks, control,
+                      verbose)
         base_lr = self.optimizer.lr
-        n_batches = -(-m // batch_size)
-        labels = self._labels_of(Y)   # class of each sample, for the running accuracy
-        history = self.history = History()
-        samples_seen, train_time = 0, 0.0
-        # Overflow on the way to a NaN loss is caught below as TrainingDiverged, with a
-        # message; NumPy's RuntimeWarnings about it would only be noise on stderr.
-        saved_errstate = np.seterr(over="ignore", invalid="ignore")
-        try:
+        with run:   # quiet overflow warnings, no ∂L/∂X for the first layer, lr restored after
             for epoch in range(1, epochs + 1):
                 self.optimizer.lr = schedule(base_lr, epoch - 1, epochs)
-                last_good = self.get_weights()
-                # one full batch: shuffling would only copy the data, the gradient is the same
-                order = rng.permutation(m) if shuffle and n_batches > 1 else None
-                loss_sum, correct = 0.0, 0
-                paused = 0.0
-                start = time.perf_counter()
-                for b in range(n_batches):
-                    if control is not None:
-                        t_wait = time.perf_counter()
-                        go_on = control.wait_while_paused()
-                        paused += time.perf_counter() - t_wait
-                        if not go_on:
-                            history.stop_reason = "stopped by the user"
-                            break
-                    lo, hi = b * batch_size, min((b + 1) * batch_size, m)
-                    if order is None:
-                        xb, yb, lb = X[lo:hi], Y[lo:hi], labels[lo:hi]
-                    else:
-                        idx = order[lo:hi]
-                        xb, yb, lb = X.take(idx, axis=0), Y.take(idx, axis=0), labels[idx]
-                    if control is None:
+                for xb, yb in run.batches(epoch):       # waits while paused, ends if stopped
+                    with run.weights_lock:
                         loss, out = self._step(xb, yb)
-                    else:
-                        with control.weights_lock:
-                            loss, out = self._step(xb, yb)
-                    if not np.isfinite(loss):
-                        self._restore(last_good)
-                        raise self._diverged_in_fit(epoch, b + 1, loss, history)
-                    loss_sum += loss * (hi - lo)
-                    correct += int(np.count_nonzero(self._labels_of(out) == lb))
-                    samples_seen += hi - lo
-                    history.batch_loss.append(loss)
-                    for cb in callbacks:
-                        cb(TrainingEvent("batch_end", epoch, epochs, b + 1, n_batches, loss,
-                                         train_time + time.perf_counter() - start - paused,
-                                         samples_seen, history))
-                seconds = time.perf_counter() - start - paused
-                train_time += seconds
-                done = samples_seen - (epoch - 1) * m if history.stop_reason else m
-                if done <= 0 and history.stop_reason:
+                    run.end_batch(loss, out)             # a NaN loss: restore, raise
+                run.end_epoch()                          # History, validation, callbacks
+                if run.stopped:
                     break
-                if not all(np.isfinite(p).all() for _, p, _ in self.parameters()):
-                    self._restore(last_good)
-                    raise self._diverged_in_fit(epoch, n_batches, float("inf"), history)
-                history.epoch.append(epoch)
-                history.train_loss.append(loss_sum / max(done, 1))
-                history.train_accuracy.append(correct / max(done, 1))
-                history.lr.append(self.optimizer.lr)
-                history.seconds.append(seconds)
-                if val is not None:
-                    v = self._evaluate_arrays(*val)
-                    history.val_loss.append(v["loss"])
-                    history.val_accuracy.append(v["accuracy"])
-                if verbose:
-                    print(self._epoch_line(history))
-                for cb in callbacks:
-                    cb(TrainingEvent("epoch_end", epoch, epochs, n_batches, n_batches,
-                                     history.train_loss[-1], train_time, samples_seen, history,
-                                     history.stop_reason))
-                if history.stop_reason:
-                    break
-        finally:
-            np.seterr(**saved_errstate)
-            self.optimizer.lr = base_lr
-            if first is not None:
-                first.skip_input_gradient = False
-        history.stop_reason = history.stop_reason or "finished"
-        for cb in callbacks:
-            cb(TrainingEvent("train_end", len(history.epoch), epochs, 0, n_batches,
-                             history.train_loss[-1] if history.train_loss else float("nan"),
-                             train_time, samples_seen, history, history.stop_reason))
-        return history
+        return run.end_training()
 
     def _restore(self, snapshot):
         self.set_weights(snapshot)
@@ -537,13 +463,16 @@ class Network:
         return self._outputs(self._check_X(X))
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, one row per sample, summing to 1.
+        """Class probabilities, one row per sample, summing to 1 (see ``probabilities``)."""
+        return self.probabilities(self.decision_function(X))
+
+    def probabilities(self, out: np.ndarray) -> np.ndarray:
+        """The network's raw outputs (m, k) read as class probabilities.
 
         Softmax outputs are probabilities already; a single sigmoid unit p becomes the
         two columns (1 − p, p); other outputs (seed 000's sigmoids, seed 001's tanh) are
         scores, clipped at 0 and normalised to sum to 1 — comparable, not calibrated.
         """
-        out = self.decision_function(X)
         if out.shape[1] == 1:
             p = np.clip(out[:, 0], 0.0, 1.0)
             return np.stack([1.0 - p, p], axis=1)
@@ -602,15 +531,9 @@ class Network:
                 "loss": self.loss.get_config(), "optimizer": self.optimizer.get_config(),
                 "l2": self.l2, "seed": self.seed, "dtype": self.dtype.name}
 
-    def save(self, path) -> None:
-        """Write one ``.npz``: every parameter array plus a JSON description."""
-        from .serialization import save
-        save(self, path)
-
     def copy(self) -> "Network":
         """An independent network with the same layers and weights."""
-        from .serialization import network_from_config
-        clone = network_from_config(self.get_config())
+        clone = Network.from_config(self.get_config())
         clone.set_weights(w for _, w, _ in self.parameters())
         clone.metadata = dict(self.metadata)
         return clone
@@ -618,3 +541,137 @@ class Network:
     def __repr__(self) -> str:
         return (f"Network({len(self.layers)} layers, {self.n_parameters():,} parameters, "
                 f"loss={self.loss.name})")
+
+
+# ---------------------------------------------------------------------- fit's bookkeeping
+class _FitRun:
+    """Everything ``fit`` keeps track of around its steps, so that its loop stays the loop.
+
+    * the batches: each epoch draws its order from ``rng`` (``rng.permutation(m)``, only
+      when shuffling and there is more than one batch);
+    * pause and stop: ``control`` is asked before every batch, so a batch is never cut in
+      half; the time spent paused is not training time;
+    * ``weights_lock``: held around each step, so another thread reads whole weights;
+    * the running loss and accuracy of the epoch, the ``History`` and the events for the
+      callbacks;
+    * divergence: a NaN loss, or weights that are no longer finite at the end of an epoch,
+      put back the weights from the end of the last good epoch and raise TrainingDiverged.
+    """
+
+    def __init__(self, net: Network, X, Y, batch_size, shuffle, rng, epochs, val, callbacks,
+                 control, verbose):
+        self.net, self.X, self.Y, self.m = net, X, Y, len(X)
+        self.batch_size = self.m if batch_size is None or batch_size >= self.m else batch_size
+        self.n_batches = -(-self.m // self.batch_size)
+        self.shuffle, self.rng, self.epochs, self.val = shuffle, rng, epochs, val
+        self.callbacks, self.control, self.verbose = list(callbacks), control, verbose
+        self.weights_lock = (control.weights_lock if control is not None
+                             else contextlib.nullcontext())
+        self.labels = net._labels_of(Y)   # class of each sample, for the running accuracy
+        self.history = net.history = History()
+        self.samples_seen, self.train_time = 0, 0.0
+
+    @property
+    def stopped(self) -> bool:
+        return self.history.stop_reason is not None
+
+    def __enter__(self):
+        # Overflow on the way to a NaN loss is caught as TrainingDiverged, with a message;
+        # NumPy's RuntimeWarnings about it would only be noise on stderr.
+        self.saved_errstate = np.seterr(over="ignore", invalid="ignore")
+        self.base_lr = self.net.optimizer.lr
+        self.first = self.net._first_parametric()
+        if self.first is not None:
+            self.first.skip_input_gradient = True   # nobody needs ∂L/∂X while training
+        return self
+
+    def __exit__(self, *exc):
+        np.seterr(**self.saved_errstate)
+        self.net.optimizer.lr = self.base_lr
+        if self.first is not None:
+            self.first.skip_input_gradient = False
+
+    # ---------------------------------------------------------------- one epoch
+    def batches(self, epoch: int):
+        """This epoch's mini-batches (xb, yb), until they run out or the run is stopped."""
+        self.epoch = epoch
+        self.last_good = self.net.get_weights()
+        # one full batch: shuffling would only copy the data, the gradient is the same
+        order = self.rng.permutation(self.m) if self.shuffle and self.n_batches > 1 else None
+        self.loss_sum, self.correct, self.done, self.paused = 0.0, 0, 0, 0.0
+        self.start = time.perf_counter()
+        for b in range(self.n_batches):
+            if not self._go_on():
+                return
+            lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self.m)
+            if order is None:
+                xb, yb, self.batch_labels = self.X[lo:hi], self.Y[lo:hi], self.labels[lo:hi]
+            else:
+                idx = order[lo:hi]
+                xb, yb, self.batch_labels = (self.X.take(idx, axis=0), self.Y.take(idx, axis=0),
+                                             self.labels[idx])
+            self.batch = b + 1
+            yield xb, yb
+
+    def _go_on(self) -> bool:
+        """Wait while paused (not counted as training time); False once stopped."""
+        if self.control is None:
+            return True
+        t_wait = time.perf_counter()
+        go_on = self.control.wait_while_paused()
+        self.paused += time.perf_counter() - t_wait
+        if not go_on:
+            self.history.stop_reason = "stopped by the user"
+        return go_on
+
+    def end_batch(self, loss: float, out: np.ndarray) -> None:
+        history = self.history
+        if not np.isfinite(loss):
+            self.net._restore(self.last_good)
+            raise self.net._diverged_in_fit(self.epoch, self.batch, loss, history)
+        n = len(out)
+        self.loss_sum += loss * n
+        self.correct += int(np.count_nonzero(self.net._labels_of(out) == self.batch_labels))
+        self.done += n
+        self.samples_seen += n
+        history.batch_loss.append(loss)
+        self._tell("batch_end", self.epoch, self.batch, loss,
+                   self.train_time + time.perf_counter() - self.start - self.paused)
+
+    def end_epoch(self) -> None:
+        """Record the epoch in the History (a stopped epoch: the batches it did), evaluate
+        the validation set, tell the callbacks."""
+        net, history, epoch = self.net, self.history, self.epoch
+        seconds = time.perf_counter() - self.start - self.paused
+        self.train_time += seconds
+        if self.done == 0:   # stopped before its first batch: nothing to record
+            return
+        if not all(np.isfinite(p).all() for _, p, _ in net.parameters()):
+            net._restore(self.last_good)
+            raise net._diverged_in_fit(epoch, self.n_batches, float("inf"), history)
+        history.epoch.append(epoch)
+        history.train_loss.append(self.loss_sum / self.done)
+        history.train_accuracy.append(self.correct / self.done)
+        history.lr.append(net.optimizer.lr)
+        history.seconds.append(seconds)
+        if self.val is not None:
+            v = net._evaluate_arrays(*self.val)
+            history.val_loss.append(v["loss"])
+            history.val_accuracy.append(v["accuracy"])
+        if self.verbose:
+            print(net._epoch_line(history))
+        self._tell("epoch_end", epoch, self.n_batches, history.train_loss[-1], self.train_time,
+                   history.stop_reason)
+
+    def end_training(self) -> History:
+        history = self.history
+        history.stop_reason = history.stop_reason or "finished"
+        self._tell("train_end", len(history.epoch), 0,
+                   history.train_loss[-1] if history.train_loss else float("nan"),
+                   self.train_time, history.stop_reason)
+        return history
+
+    def _tell(self, kind, epoch, batch, loss, elapsed, stop_reason=None) -> None:
+        for cb in self.callbacks:
+            cb(TrainingEvent(kind, epoch, self.epochs, batch, self.n_batches, loss, elapsed,
+                             self.samples_seen, self.history, stop_reason))

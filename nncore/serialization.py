@@ -6,9 +6,10 @@ Layout of the file (a zip of ``.npy`` arrays):
                     "network": {layers, loss, optimizer, l2, …}, "metadata": {…}}
     layer0.W, layer0.b, layer2.W, …   float arrays, one per parameter
 
-Loading reads with ``allow_pickle=False`` — a file smuggling Python objects is refused,
-not executed — rebuilds the layers from the JSON, and checks every array's name, shape,
-dtype and finiteness against what those layers expect before using any of it.
+``save(network, path)`` writes one and ``load(path)`` reads it back. Loading reads with
+``allow_pickle=False`` — a file smuggling Python objects is refused, not executed —
+rebuilds the layers from the JSON (``Network.from_config``), and checks every array's
+name, shape, dtype and finiteness against what those layers expect before using any of it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import zlib
 
 import numpy as np
 
+from .network import Network
+
 FORMAT, VERSION = "nncore-model", 1
 MAX_JSON = 1_000_000
 
@@ -30,6 +33,8 @@ class ModelFileError(ValueError):
 
 
 def save(network, path) -> None:
+    """Write ``network`` to ``path`` (".npz" is added when missing) or to a file object:
+    every parameter array plus the JSON description ``load`` rebuilds it from."""
     header = {"format": FORMAT, "version": VERSION, "network": network.get_config(),
               "metadata": network.metadata}
     arrays = {"model.json": np.array(json.dumps(header, default=_json_default))}
@@ -55,28 +60,8 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def network_from_config(config: dict):
-    from .layers import layer_from_config
-    from .network import Network
-
-    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-        raise ModelFileError("The model description has no list of layers.")
-    try:
-        layers = [layer_from_config(c) for c in config["layers"]]
-        network = Network(layers, loss=config.get("loss", {}).get("name", "softmax_cross_entropy"),
-                          optimizer=config.get("optimizer", "sgd"), l2=config.get("l2", 0.0),
-                          dtype=config.get("dtype", "float32"))
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ModelFileError(f"The model description is invalid: {exc}") from None
-    # The seed comes back too (it seeds fit's shuffling), set after building so that it
-    # does not draw fresh weights; a file's seed that is not a whole number ≥ 0 is dropped.
-    seed = config.get("seed")
-    network.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 else None
-    return network
-
-
 def load(source, name: str | None = None):
-    """Read a network saved by ``Network.save`` from a path, bytes or a file object.
+    """Read a network written by ``save`` from a path, bytes or a file object.
 
     ``name`` is how error messages call the file (an upload's file name, say)."""
     if isinstance(source, (bytes, bytearray)):
@@ -132,7 +117,7 @@ def load(source, name: str | None = None):
         raise ModelFileError(f"{name} was written by format version {header.get('version')!r}; "
                              f"this version reads {VERSION}.")
 
-    network = network_from_config(header.get("network"))
+    network = _network_from(header.get("network"))
     expected = network.parameters()
     names = {n for n, _, _ in expected}
     unexpected = sorted(set(files) - names)
@@ -154,3 +139,13 @@ def load(source, name: str | None = None):
     metadata = header.get("metadata") or {}
     network.metadata = metadata if isinstance(metadata, dict) else {}
     return network
+
+
+def _network_from(config):
+    """``Network.from_config``, with its complaints worded as a model file's."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ModelFileError("The model description has no list of layers.")
+    try:
+        return Network.from_config(config)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ModelFileError(f"The model description is invalid: {exc}") from None

@@ -61,8 +61,9 @@ class Layer:
 
 
 class WeightedLayer(Layer):
-    """A layer with weights W and biases b (Dense, Conv2D), and their gradients dW, db
-    after backward. Subclasses draw W and b in ``initialize``; this class keeps the rest:
+    """A layer with weights W and biases b (Dense, Conv2D), and after backward their
+    gradients dW, db and the error signal δ = ∂L/∂z they came from (``delta``).
+    Subclasses draw W and b in ``initialize``; this class keeps the rest:
     the fresh zero gradients, the (name, parameter, gradient) triples the optimizer
     updates, and the dtype change."""
 

@@ -145,6 +145,7 @@ class Conv2D(WeightedLayer):
         """Return dX (or None for the first layer while training, see ``skip_input_gradient``)."""
         m, F = dA.shape[0], self.out_channels
         delta = dA if dA_is_delta else self.activation.backward(dA, self.z, self.a)
+        self.delta = delta                  # (m, F, OH, OW), kept for nncore.trace to show
         delta = delta.reshape(m, F, -1)                                  # (m, F, OH·OW)
         cols = self.cols
         if cols is None:     # forward ran with training=False (e.g. a saliency map)

@@ -65,6 +65,7 @@ class Dense(WeightedLayer):
         (softmax + cross-entropy, where σ'(z) and the loss's derivative cancel)."""
         m = dA.shape[0]
         delta = dA if dA_is_delta else self.activation.backward(dA, self.z, self.a)
+        self.delta = delta                  # (m, n_out), kept for nncore.trace to show
         np.matmul(self.a_prev.T, delta, out=self.dW)
         self.dW /= m
         np.sum(delta, axis=0, out=self.db)

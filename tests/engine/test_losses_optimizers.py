@@ -131,6 +131,72 @@ def test_adam_reset_and_config():
                                  "eps": 1e-8}
 
 
+@pytest.mark.parametrize("settings", [{}, {"lr": 0.01, "beta1": 0.5, "beta2": 0.99, "eps": 1e-6}])
+def test_literal_adam_is_the_textbook_update(settings):
+    rng = np.random.default_rng(3)
+    shapes = [(6, 5), (5,), (2, 1, 3, 3)]
+    params = [rng.normal(size=s) for s in shapes]
+    ref = [p.copy() for p in params]
+    adam = Adam(**settings, fused=False)
+    book = TextbookAdam(ref, lr=adam.lr, b1=adam.beta1, b2=adam.beta2, eps=adam.eps)
+    for grads in _gradient_stream(rng, shapes, 300, zero_after=50):
+        adam.step(params, grads)
+        book.step(ref, grads)
+    for p, r in zip(params, ref):   # the same operations in float64: equal to the last bits
+        np.testing.assert_allclose(p, r, rtol=1e-13, atol=1e-15)
+    for m, v, r_m, r_v in zip(adam.m, adam.v, book.m, book.v):   # m and v as the paper keeps them
+        np.testing.assert_allclose(m, r_m, rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(v, r_v, rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("lr", [1e-3, 1e-2, 0.1])
+def test_fused_and_literal_adam_agree_to_float32_rounding(lr):
+    """The two forms compute the same θ with different roundings. Each of the T steps
+    rounds θ (½ ulp) and an update smaller than about η (a few ulps of it) in both forms,
+    and no θ gets further than |θ₀| + T·η from its start; so, errors adding up in the worst
+    case, |θ_fused − θ_literal| ≤ T · 4ε · (|θ₀| + T·η), ε = 2⁻²³. (Measured: about
+    1.5 ε · (|θ₀| + T·η), errors mostly cancel.) A wrong factor, a missing bias
+    correction, would differ by a fraction of η·T — thousands of times more."""
+    rng = np.random.default_rng(4)
+    shapes = [(30, 20), (20,), (8, 3, 3, 3)]
+    start = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    fused, literal = [p.copy() for p in start], [p.copy() for p in start]
+    a, b = Adam(lr), Adam(lr, fused=False)
+    T = 120                         # past FLUSH_EVERY: the fused form's flush runs once
+    for t in range(T):
+        # gradients from 10⁻⁴ to 10 in scale, as different layers see
+        grads = [(rng.normal(size=s) * 10.0 ** rng.integers(-4, 2)).astype(np.float32)
+                 for s in shapes]
+        a.step(fused, grads)
+        b.step(literal, grads)
+    eps = np.finfo(np.float32).eps
+    for p, q, p0 in zip(fused, literal, start):
+        bound = T * 4 * eps * (np.abs(p0) + T * lr)
+        assert p.dtype == q.dtype == np.float32
+        assert np.all(np.abs(p - q) <= bound)
+        assert np.abs(p - p0).max() > 100 * bound.max()   # the steps themselves are far larger
+
+
+def test_fused_goes_into_the_config_only_when_not_the_default():
+    assert "fused" not in Adam().get_config()
+    literal = get_optimizer({"name": "adam", "lr": 0.01, "fused": False})
+    assert literal.fused is False
+    assert literal.get_config() == {"name": "adam", "lr": 0.01, "beta1": 0.9, "beta2": 0.999,
+                                    "eps": 1e-8, "fused": False}
+    assert get_optimizer(literal.get_config()).get_config() == literal.get_config()
+
+
+def test_a_network_trains_alike_with_either_adam():
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(200, 4)), rng.integers(0, 3, 200)
+    nets = [Network([Dense(4, 8, "relu"), Dense(8, 3, "softmax")], seed=0,
+                    optimizer={"name": "adam", "lr": 0.01, "fused": fused}) for fused in (True, False)]
+    for net in nets:
+        net.fit(X, y, epochs=5, batch_size=20)
+    for (_, p, _), (_, q, _) in zip(nets[0].parameters(), nets[1].parameters()):
+        np.testing.assert_allclose(p, q, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("spec, message", [
     ({"name": "rmsprop"}, "Unknown optimizer 'rmsprop'"),
     ({"name": "adam", "lr": -1}, "learning rate must be a positive number"),

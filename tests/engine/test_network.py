@@ -469,6 +469,33 @@ def test_copy_is_independent():
     assert twin.metadata == {"note": "x"}
 
 
+def test_from_config_rebuilds_the_same_network_without_drawing_weights():
+    net = Network([Dense(2, 8, "linear"), Dropout(0.2), ActivationLayer("tanh"),
+                   Dense(8, 3, "softmax")], optimizer={"name": "nesterov", "lr": 0.05},
+                  l2=1e-3, seed=7, dtype=np.float64)
+    config = net.get_config()
+    twin = Network.from_config(config)
+    assert twin.get_config() == config and twin.seed == 7 and twin.dtype == np.float64
+    # the seed is set after building: the weights are fresh default draws, not seed 7's
+    assert not np.array_equal(twin.layers[0].W, net.layers[0].W)
+    for seed in (-1, 2.5, True, "3"):
+        assert Network.from_config({**config, "seed": seed}).seed is None
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"layers": "Dense"}, "needs a list of layers"),
+    ([], "needs a list of layers"),
+    ({"layers": [{"type": "Bogus"}]}, "Unknown layer description"),
+    ({"layers": [{"type": "Dense", "in_features": 2}]}, "wrong fields"),
+    ({"layers": [{"type": "Dense", "in_features": 2, "out_features": 2}], "loss": 3}, "attribute"),
+    ({"layers": [], "dtype": "float16"}, "dtype must be float32 or float64"),
+])
+def test_from_config_refuses_what_it_cannot_build_with_a_value_error(config, message):
+    with pytest.raises(ValueError, match=message) as info:
+        Network.from_config(config)
+    assert type(info.value) is ValueError        # not the model file's error: no file here
+
+
 def test_float32_stays_float32_everywhere():
     X, y = blobs()
     net = Network([Dense(2, 8, "relu"), Dense(8, 8, "tanh"), Dense(8, 3, "softmax")],
