@@ -14,22 +14,28 @@ in 1 run of 6, and the command line in 2 of 15.
 
 How the two processes talk:
 
-    parent ──► child   a copy of the network (``Network.copy``), the data through
-                       shared memory (or a temporary file, when that is too small),
-                       and three switches — stop, run (cleared = paused)
-                       and "send your weights" — multiprocessing Events read between
-                       batches;
+    parent ──► child   the network, pickled as ``Process`` arguments are: the child
+                       trains an object of its own, with the weights, optimizer state
+                       and seed a thread would have started from; the data through
+                       shared memory (or a temporary file, when that is too small);
+                       three switches — stop, run (cleared = paused) and "send your
+                       weights" — multiprocessing Events read between batches, and
+                       the number of pauses asked for so far;
     child  ──► parent  messages on a pipe, read by a thread of the parent:
                        ("ready",)               once the data is mapped;
                        ("batches", losses, epoch, batch, batches, epochs, elapsed,
-                           samples_seen)            at most every REPORT_SECONDS;
+                           samples_seen)            at most every REPORT_SECONDS, and
+                                                before any "weights";
                        ("epoch", history)       after an epoch, at most as often;
                        ("weights", arrays)      when asked (also while paused), and
                                                 when it pauses;
+                       ("held", pauses)         when a pause has taken hold, and
+                                                again if a newer one finds it held;
                        ("end", state, history, message, suggested_lr, arrays)  last.
 
-When the run ends, its final weights are copied into ``trainer.network``, so that the
-object handed to the trainer is the trained network, as with ``BackgroundTrainer``.
+The parent's network is not touched while the child trains. When the run ends, the final
+weights are copied into it, so that the object handed to the trainer is the trained
+network, as with ``BackgroundTrainer``.
 """
 
 from __future__ import annotations
@@ -44,8 +50,8 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from .threads import BackgroundTrainer
-from ..training import History, TrainingControl, TrainingDiverged
+from .threads import BackgroundTrainer, TrainerControl
+from ..training import History, TrainingDiverged
 
 REPORT_SECONDS = 0.2        # how often the child reports its batch losses
 WEIGHTS_WAIT_SECONDS = 5.0  # how long ``model_copy`` waits for the child's newest weights
@@ -62,17 +68,30 @@ def _context():
     return ctx
 
 
-class ProcessControl(TrainingControl):
-    """``TrainingControl`` whose switches work across processes; the child also answers
-    requests for its weights through it, between batches and while paused."""
+class ProcessControl(TrainerControl):
+    """``TrainerControl`` whose switches work across processes; the child also answers
+    requests for its weights through it, between batches and while paused.
+
+    ``on_pause`` and ``while_paused`` are set in the child, which reports through them
+    (or by the trainer, when fit runs on the parent's thread after all); they stay
+    behind when the control is sent to the child. ``pauses`` counts the pauses asked
+    for, so that the parent can tell which one a child's "held" message is about."""
 
     def __init__(self, ctx):
         super().__init__()
         self._stop, self._running = ctx.Event(), ctx.Event()
         self._running.set()
         self._weights_wanted = ctx.Event()
-        self.on_pause = None        # set in the child: called once when a pause begins …
-        self.while_paused = None    # … and every 0.1 s until it ends
+        self._pauses = ctx.Value("q", 0, lock=False)   # written by the parent alone
+
+    def pause(self):
+        # Count first: a child that sees the switch must see this pause's number too.
+        self._pauses.value += 1
+        super().pause()
+
+    @property
+    def pauses(self) -> int:
+        return self._pauses.value
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -93,22 +112,15 @@ class ProcessControl(TrainingControl):
             return True
         return False
 
-    def wait_while_paused(self) -> bool:
-        if self._running.is_set():          # every batch of a running run: no waiting
-            return not self._stop.is_set()
-        if self.on_pause is not None:
-            self.on_pause()
-        while not self._running.wait(timeout=0.1):
-            if self.while_paused is not None:
-                self.while_paused()
-        return not self._stop.is_set()
-
 
 class ProcessTrainer(BackgroundTrainer):
     """One training run in a child process; see the module docstring.
 
     Parameters are those of ``BackgroundTrainer`` except ``on_event``: callbacks would run
     in the other process.
+
+    ``data_blocks`` lists where the run put its data for the child, for anyone who wants
+    to check that nothing is left behind.
     """
 
     def __init__(self, network, X, y, *, validation=None, owner=None, meta=None, **fit_kwargs):
@@ -124,6 +136,7 @@ class ProcessTrainer(BackgroundTrainer):
         self._weights_arrived = threading.Condition(self._lock)
         self.process = None
         self._in_thread = False     # True if the child could not start: fit runs here
+        self._data_blocks: list[tuple[str, str]] = []
 
     def start(self) -> "ProcessTrainer":
         self._launch("nncore-process-reader")
@@ -131,11 +144,21 @@ class ProcessTrainer(BackgroundTrainer):
         return self
 
     # ------------------------------------------------------------------ reading
+    @property
+    def data_blocks(self) -> tuple[tuple[str, str], ...]:
+        """Where this run put its data for the child: ("shm", name) for a shared-memory
+        block, ("file", path) for a temporary file. Each is removed as soon as the child
+        has mapped it, and at the latest when the run ends, whatever way it ends."""
+        return tuple(self._data_blocks)
+
     def model_copy(self):
         """A copy of the network with the child's newest weights: asked for, and waited on
         for at most WEIGHTS_WAIT_SECONDS (a paused child answers too). Once the run has
         ended, a copy of the trained network. If the child sent nothing in time, the
-        newest weights it sent before — or, before its first, the weights it started from."""
+        newest weights it sent before — or, before its first, the weights it started from.
+
+        The child reports its losses before its weights, so a copy never holds more
+        batches than ``progress().step`` read just after it."""
         with self._lock:
             ended = self._progress.state not in ("running", "paused")
             seen = self._weights_version
@@ -163,10 +186,13 @@ class ProcessTrainer(BackgroundTrainer):
             arrays = [self._X, self._y] + (list(self._validation) if self._validation else [])
             for array in arrays:        # one at a time: a failure releases those made so far
                 blocks.append(_SharedArray.create(np.asarray(array)))
+                self._data_blocks.append(blocks[-1].ticket[:2])
             conn, child_conn = self._ctx.Pipe(duplex=False)
+            # The network goes as it is: start() pickles it, so the child trains an object
+            # of its own, and this one stays as it was until the final weights come back.
             self.process = self._ctx.Process(
                 target=_train_in_child, name="nncore-training", daemon=True,
-                args=(child_conn, self.network.copy(), [b.ticket for b in blocks],
+                args=(child_conn, self.network, [b.ticket for b in blocks],
                       self.control, self._fit_kwargs))
             try:
                 self.process.start()
@@ -215,6 +241,8 @@ class ProcessTrainer(BackgroundTrainer):
                 self._record_epoch(body[0])
             elif kind == "weights":
                 self._take_weights(body[0])
+            elif kind == "held":
+                self._record_held_after(body[0])
             elif kind == "end":
                 state, history, message_text, suggested_lr, weights = body
                 with self.control.weights_lock:
@@ -226,6 +254,13 @@ class ProcessTrainer(BackgroundTrainer):
                 with self._weights_arrived:
                     self._weights_arrived.notify_all()
                 return True
+
+    def _record_held_after(self, pause: int):
+        """The child stands still for pause number ``pause``; a message about an earlier
+        pause, which a resume and another pause have overtaken, says nothing about now."""
+        with self._lock:     # where pause() counts, so that no pause slips in between
+            if self._progress.state == "paused" and pause == self.control.pauses:
+                self._progress.held = True
 
     def _take_weights(self, weights):
         with self._weights_arrived:
@@ -350,6 +385,8 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
                     or event.batch == event.batches):
                 send_losses()
             if control.take_weights_request():
+                if pending:      # the parent's step count must reach the copy's first
+                    send_losses()
                 conn.send(("weights", network.get_weights()))
         elif event.kind == "epoch_end" and (time.perf_counter() - last_epoch_report
                                             >= REPORT_SECONDS):
@@ -358,14 +395,24 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
                                  if k != "batch_loss"}))
             last_epoch_report = time.perf_counter()
 
+    held_for = None              # the pause the parent was last told the run stands still for
+
+    def say_held():
+        nonlocal held_for
+        held_for = control.pauses
+        conn.send(("held", held_for))
+
     def on_pause():              # show everything done so far before the run stands still
         if pending:
             send_losses()
         conn.send(("weights", network.get_weights()))
+        say_held()
 
     def while_paused():
         if control.take_weights_request():
             conn.send(("weights", network.get_weights()))
+        if control.pauses != held_for:   # resumed and paused again before it could wake:
+            say_held()                   # still standing, now for the newest pause
         parent = mp.parent_process()
         if parent is not None and not parent.is_alive():
             raise SystemExit("the program that started this run has ended")

@@ -3,7 +3,10 @@
 ``BackgroundTrainer`` runs ``Network.fit`` on a worker thread that touches no UI code.
 The UI polls ``progress()`` for a consistent snapshot (epochs, batch losses, throughput,
 ETA), flips ``pause / resume / stop``, and can take ``model_copy()`` — the latest weights —
-at any moment, for instance to draw a digit while the run goes on.
+at any moment, for instance to draw a digit while the run goes on. A pause takes hold
+between two batches: ``progress().held`` says when it has (the batch in flight is done),
+and ``progress().step`` counts the batches trained, so that a caller can wait for the
+run to stand still or to move on instead of guessing how long that takes.
 
 The worker stops by itself when its owner disappears: the UI passes an ``owner`` object
 (anything it keeps alive while the user's session lives); the worker holds only a weak
@@ -45,6 +48,8 @@ class Progress:
     epochs: int = 0
     batch: int = 0                  # batch within the current epoch
     batches: int = 0
+    step: int = 0                   # batches trained and recorded, over all epochs
+    held: bool = False              # paused, and standing still: the batch in flight is done
     elapsed: float = 0.0            # training seconds (pauses excluded)
     samples_per_second: float = 0.0
     eta_seconds: float | None = None
@@ -62,6 +67,28 @@ class Progress:
     @property
     def active(self) -> bool:
         return self.state in ("running", "paused")
+
+
+class TrainerControl(TrainingControl):
+    """``TrainingControl`` that tells its trainer when a pause has taken hold.
+
+    ``pause()`` only asks: the batch in flight finishes first. ``on_pause()`` is called
+    once, on the worker, when the run has stopped between two batches, and
+    ``while_paused()`` every 0.1 s until it goes on (``ProcessControl`` uses both in the
+    child process)."""
+
+    on_pause: Callable[[], None] | None = None
+    while_paused: Callable[[], None] | None = None
+
+    def wait_while_paused(self) -> bool:
+        if self._running.is_set():          # every batch of a running run: no waiting
+            return not self._stop.is_set()
+        if self.on_pause is not None:
+            self.on_pause()
+        while not self._running.wait(timeout=0.1):
+            if self.while_paused is not None:
+                self.while_paused()
+        return not self._stop.is_set()
 
 
 class _Worker:
@@ -128,6 +155,7 @@ class BackgroundTrainer(_Worker):
         self._fit_kwargs = fit_kwargs
         self._on_event = on_event
         super().__init__(owner, Progress("idle", epochs=int(fit_kwargs.get("epochs", 10))))
+        self.control = TrainerControl()
         self._batch_loss: list[tuple[int, float]] = []
         self._stride = 1
         self._step = 0
@@ -153,6 +181,7 @@ class BackgroundTrainer(_Worker):
             if self._progress.state == "paused":
                 self.control.resume()
                 self._progress.state = "running"
+                self._progress.held = False
 
     # ------------------------------------------------------------------ reading
     def progress(self, batch_loss: bool = True) -> Progress:
@@ -165,7 +194,10 @@ class BackgroundTrainer(_Worker):
                                "batch_loss": list(self._batch_loss) if batch_loss else []})
 
     def model_copy(self):
-        """An independent copy of the network with whole (never half-updated) weights."""
+        """An independent copy of the network with whole (never half-updated) weights.
+
+        The record follows the weights by one callback: the copy may hold one batch more
+        than ``progress().step`` read just after it, never two."""
         with self.control.weights_lock:
             return self.network.copy()
 
@@ -197,6 +229,10 @@ class BackgroundTrainer(_Worker):
             self._on_event(event)
 
     def _run(self):
+        # Only while the run lasts: a control that kept the trainer's method would tie the
+        # two in a cycle, and a dropped ProcessTrainer would keep its semaphores until the
+        # garbage collector came by.
+        self.control.on_pause = self._record_held
         try:
             history = self.network.fit(self._X, self._y, validation_data=self._validation,
                                        callbacks=[self._callback], control=self.control,
@@ -207,6 +243,8 @@ class BackgroundTrainer(_Worker):
                              suggested_lr=exc.suggested_lr)
         except Exception as exc:   # the UI shows the sentence; nothing escapes the thread
             self._record_end("failed", message=f"Training failed: {exc}")
+        finally:
+            self.control.on_pause = None
 
     # ------------------------------------------------------------------ the record
     # What a run reports, in the three shapes the UI reads; shared with ProcessTrainer,
@@ -223,11 +261,18 @@ class BackgroundTrainer(_Worker):
                         self._batch_loss = self._batch_loss[::2]   # thin the curve, keep its shape
                         self._stride *= 2
             p = self._progress
-            p.batch, p.batches, p.elapsed = batch, batches, elapsed
+            p.step, p.batch, p.batches, p.elapsed = self._step, batch, batches, elapsed
             p.samples_per_second = samples_seen / elapsed if elapsed else 0.0
             done = (epoch - 1) * batches + batch
             total = epochs * batches
             p.eta_seconds = (elapsed / done * (total - done)) if done else None
+
+    def _record_held(self):
+        """The pause has taken hold: the run stands still with everything it did recorded
+        (unless a resume came first, and it is already on its way again)."""
+        with self._lock:
+            if self._progress.state == "paused":
+                self._progress.held = True
 
     def _record_epoch(self, history: dict):
         history = {k: v for k, v in history.items() if k != "batch_loss"}
@@ -235,7 +280,7 @@ class BackgroundTrainer(_Worker):
 
     def _record_end(self, state, history: dict | None = None, message=None, suggested_lr=None):
         """finished (or stopped, if the run ended early on a stop), diverged or failed."""
-        changes = {"state": state, "message": message, "eta_seconds": None}
+        changes = {"state": state, "message": message, "eta_seconds": None, "held": False}
         if history is not None:
             history = {k: v for k, v in history.items() if k != "batch_loss"}
             changes.update(history=history, epoch=len(history["epoch"]), batch=0)
