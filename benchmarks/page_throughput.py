@@ -188,12 +188,11 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: no Chromium at {CHROMIUM} (apt-get install chromium).")
     from playwright.sync_api import sync_playwright
 
-    from links import query_string, spec_to_params
+    from lab.links import query_string, spec_to_params
     from nncore.runs.presets import get_preset
 
     env = dict(os.environ, NNCORE_MNIST_DIR=str(Path(data_dir).resolve()))
-    spec = get_preset(PRESET).run_spec()
-    spec.epochs = args.epochs
+    spec = get_preset(PRESET).run_spec().replace(epochs=args.epochs)
     chromium = browser_command(args.browser_nice, args.browser_cpu)
     port = free_port()
     url = f"http://127.0.0.1:{port}/?{query_string(spec_to_params(spec))}"

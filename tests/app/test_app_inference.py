@@ -24,23 +24,25 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import nncore
 from support import drawings as H
-import inference_views as views
-import shared
+from lab import datasets, pages, runs, state
+from lab.models import model_info, read_model_file
+from lab.pages.inference.sources import PURPOSE
 from nncore.vision import canvas_to_digits8, canvas_to_mnist
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = "app_pages/inference.py"
+PAGE = pages.INFERENCE
 CANVAS_KEY = "inference_canvas_0"   # the canvas's key until "Clear" is pressed
 TIMEOUT = 60
 
 
 # ------------------------------------------------------------------ helpers
-def open_page(model=None, **state) -> AppTest:
+def open_page(model=None, **session) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.run()                                # switch_page needs the frame's pages registered
-    at.session_state[shared.MODEL] = model
-    for key, value in state.items():
+    at.session_state[state.MODEL] = model
+    for key, value in session.items():
         at.session_state[key] = value
     at.switch_page(PAGE).run()
     assert_clean(at)
@@ -52,6 +54,18 @@ def assert_clean(at: AppTest):
     assert not at.exception, [e.value for e in at.exception]
     bad = [e.value for e in at.error if "went wrong" in e.value]
     assert not bad, bad
+
+
+def run_to_end(at: AppTest) -> AppTest:
+    """Rerun the page until the session's run has ended, then once more (as the page's own
+    fragment does when it sees the end)."""
+    end = time.monotonic() + TIMEOUT
+    while at.session_state[runs.TRAINER].progress().active:
+        assert time.monotonic() < end, "the run did not end in time"
+        time.sleep(0.1)
+    at.run()
+    assert_clean(at)
+    return at
 
 
 def draw(at: AppTest, image: np.ndarray | None, key: str = CANVAS_KEY) -> AppTest:
@@ -208,7 +222,7 @@ def test_browsing_the_test_set_and_only_the_mistakes(digits_model):
     at = open_page(digits_model)
     at.radio(key="inference_mode").set_value("Test images").run()
     assert_clean(at)
-    ds = shared.dataset_for(digits_model.metadata["spec"]["data"])
+    ds = datasets.dataset_for(digits_model.metadata["spec"]["data"])
     pred = digits_model.predict(ds.X_test)
     accuracy = float(np.mean(pred == ds.y_test))
     assert f"reads {accuracy:.1%} of {len(ds.y_test):,} images right" in texts(at)
@@ -267,22 +281,22 @@ def test_no_model_offers_training_and_upload(monkeypatch):
 
         start = time.perf_counter()
         at.button(key="inference_train_default").click().run()
-        took = time.perf_counter() - start
         assert_clean(at)
         assert any("MNIST is not available here" in w.value for w in at.warning)
-        model = at.session_state[shared.MODEL]
+        trainer = at.session_state[runs.TRAINER]      # the session's one run, as any other
+        assert trainer.meta["purpose"] == PURPOSE
+        run_to_end(at)
+        took = time.perf_counter() - start
+        model = at.session_state[state.MODEL]
         assert model is not None and model.metadata["dataset"]["image_shape"] == [8, 8]
         assert model.metadata["preset"] == "mnist-mlp"
         note = " ".join(s.value for s in at.success)
         assert "Trained the default network on 8×8 digits" in note and "8×8 image" in note
-        ds = shared.dataset_for(model.metadata["spec"]["data"])
+        ds = datasets.dataset_for(model.metadata["spec"]["data"])
         assert f"{model.score(ds.X_test, ds.y_test):.1%}" in note
         assert model.score(ds.X_test, ds.y_test) > 0.85
         assert at.get("bidi_component"), "with a model, the canvas appears"
-        assert took < 60
-        bars = at.get("progress")
-        assert len(bars) == 1 and bars[0].proto.value == 100
-        assert "10 epochs" in bars[0].proto.text
+        assert took < 60 and "(10 epochs in" in note
         # The drawn "1" is prepared as an 8×8 image for this model.
         draw(at, H.thick_one())
         x = canvas_to_digits8(H.decode_data_url(H.png_data_url(H.thick_one())))
@@ -297,13 +311,27 @@ def test_a_default_training_already_running_is_watched_to_its_end():
     from nncore.jobs.threads import BackgroundTrainer
 
     model = H.digits_model().copy()
-    ds = shared.dataset_for(model.metadata["spec"]["data"])
-    trainer = BackgroundTrainer(model, ds.X_train, ds.y_train, epochs=3, batch_size=64, seed=0)
+    data = model.metadata["spec"]["data"]
+    ds = datasets.dataset_for(data)
+    gate = __import__("threading").Event()
+
+    def hold(event):          # keep the run going until the page has seen it running
+        if event.kind == "epoch_end" and event.epoch == 1:
+            gate.wait(TIMEOUT)
+
+    trainer = BackgroundTrainer(model, ds.X_train, ds.y_train, epochs=3, batch_size=64, seed=0,
+                                on_event=hold, meta={"spec": model.metadata["spec"],
+                                                     "data": data, "purpose": PURPOSE})
     trainer.start()
-    at = open_page(None, inference_quick={"trainer": trainer, "dataset": ds, "title": "8×8 digits"})
+    at = open_page(None, **{runs.TRAINER: trainer})
+    assert at.get("progress") and "Training the default network on 8×8 digits" in \
+        at.get("progress")[0].proto.text
+    gate.set()
     assert trainer.join(30)
-    assert at.session_state[shared.MODEL] is model
-    assert at.get("progress")[0].proto.value == 100
+    at.run()
+    assert_clean(at)
+    assert at.session_state[state.MODEL] is model
+    assert not at.get("progress")
     assert any("Trained the default network on 8×8 digits" in s.value for s in at.success)
 
 
@@ -316,7 +344,7 @@ def _npz_bytes(**arrays) -> bytes:
 
 def _saved(model) -> bytes:
     buf = io.BytesIO()
-    model.save(buf)
+    nncore.save(model, buf)
     return buf.getvalue()
 
 
@@ -333,7 +361,7 @@ def test_malformed_upload_gives_a_sentence(name, content, expected):
     assert_clean(at)
     errors = " ".join(e.value for e in at.error)
     assert expected in errors and "Traceback" not in errors
-    assert at.session_state[shared.MODEL] is None
+    assert at.session_state[state.MODEL] is None
 
 
 def test_truncated_model_upload_and_a_good_one(digits_model):
@@ -345,13 +373,13 @@ def test_truncated_model_upload_and_a_good_one(digits_model):
     assert_clean(at)
     assert "could not be used" in " ".join(e.value for e in at.error) or \
         "cannot be read" in " ".join(e.value for e in at.error)
-    assert at.session_state[shared.MODEL] is None
+    assert at.session_state[state.MODEL] is None
 
     at.file_uploader(key="inference_upload").set_value(("digits.npz", good, "application/octet-stream"))
     at.run()
     assert_clean(at)
     assert any("Loaded digits.npz" in s.value for s in at.success)
-    loaded = at.session_state[shared.MODEL]
+    loaded = at.session_state[state.MODEL]
     x = np.random.default_rng(0).random((5, 64)).astype(np.float32)
     np.testing.assert_allclose(loaded.predict_proba(x), digits_model.predict_proba(x), atol=1e-6)
     draw(at, H.thick_one())
@@ -359,15 +387,13 @@ def test_truncated_model_upload_and_a_good_one(digits_model):
 
 
 def test_upload_handler_directly(digits_model):
-    """The handler the uploader calls, on its own (bytes with a name, like UploadedFile)."""
-    class Upload(io.BytesIO):
-        name = "model.npz"
-
-    net, msg = views.load_uploaded_model(Upload(_saved(digits_model)))
-    assert net is not None and msg.startswith("Loaded model.npz: 64-64-10")
+    """The reader the uploader calls, on its own (the file's bytes and its name)."""
+    net, msg = read_model_file(_saved(digits_model), "model.npz")
+    assert net is not None and msg is None
+    assert model_info(net).describe().startswith("64-64-10")
     for content in (b"", b"PK\x03\x04broken", b"\x93NUMPY not really"):
-        net, msg = views.load_uploaded_model(Upload(content))
-        assert net is None and msg and "Traceback" not in msg
+        net, msg = read_model_file(content, "model.npz")
+        assert net is None and msg.startswith("That file was not loaded") and "Traceback" not in msg
 
 
 # ------------------------------------------------------------------ other models
@@ -425,13 +451,13 @@ def test_live_model_of_a_run_in_progress(digits_model):
     from nncore.jobs.threads import BackgroundTrainer
 
     training = digits_model.copy()
-    ds = shared.dataset_for(training.metadata["spec"]["data"])
+    ds = datasets.dataset_for(training.metadata["spec"]["data"])
     trainer = BackgroundTrainer(training, ds.X_train, ds.y_train, epochs=10_000, batch_size=32,
                                 seed=0)
     trainer.start()
     trainer.pause()          # paused is still "in progress"; it keeps the weights still
     try:
-        at = open_page(None, **{shared.TRAINER: trainer})
+        at = open_page(None, **{runs.TRAINER: trainer})
         assert any("Live model" in i.value for i in at.info)
         assert at.get("bidi_component")
         draw(at, H.thick_one())
@@ -440,14 +466,14 @@ def test_live_model_of_a_run_in_progress(digits_model):
         assert "Live model" in texts(at)
         # The copy is kept for the epoch: reruns reuse it and the test-set predictions
         # made for it; Refresh takes a new one.
-        live = at.session_state[shared.LIVE][2]
+        live = at.session_state[runs.LIVE][2]
         at.radio(key="inference_mode").set_value("Test images").run()
         predictions = at.session_state["inference_eval"]["pred"]
         at.run()
-        assert at.session_state[shared.LIVE][2] is live
+        assert at.session_state[runs.LIVE][2] is live
         assert at.session_state["inference_eval"]["pred"] is predictions
         at.button(key="inference_refresh").click().run()
-        assert at.session_state[shared.LIVE][2] is not live
+        assert at.session_state[runs.LIVE][2] is not live
     finally:
         trainer.stop()
         trainer.resume()

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import links
+from lab import links, pages
 from nncore.data import DATASETS, write_idx
 from nncore.runs.presets import PRESETS
 from nncore.runs.run import train_spec
-from nncore.runs.spec import LIMITS, RunSpec
+from nncore.runs.schema import LIMITS, RUN
+from nncore.runs.spec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -57,12 +58,14 @@ def ok(at: AppTest) -> AppTest:
 
 
 def goto(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"app_pages/{page}.py").run()
+    at.switch_page(getattr(pages, page.upper())).run()
     return ok(at)
 
 
 def spec_of(at: AppTest) -> RunSpec:
-    return RunSpec.from_dict(at.session_state["spec"])
+    spec = at.session_state["spec"]
+    assert isinstance(spec, RunSpec)      # the session holds a checked spec, not a dict
+    return spec
 
 
 def values(at: AppTest, kind: str) -> list[str]:
@@ -230,7 +233,7 @@ def test_a_local_folder_of_idx_files_replaces_the_fallback(tmp_path):
 def test_the_first_download_reports_progress(monkeypatch):
     """With downloads on, the page fetches MNIST once with a progress bar before loading it
     (here the download is faked: it reports progress and then fails, so the fallback shows)."""
-    import shared
+    from lab import datasets
     from nncore.data import DataUnavailable, mnist
 
     calls = []
@@ -244,7 +247,7 @@ def test_the_first_download_reports_progress(monkeypatch):
     monkeypatch.delenv("NNCORE_OFFLINE")
     monkeypatch.setattr(mnist, "load_mnist", fake_load_mnist)
     monkeypatch.setattr(mnist, "_download", lambda *args, **kwargs: None)  # never the network
-    monkeypatch.setattr(shared, "_DOWNLOADS_TRIED", set())
+    monkeypatch.setattr(datasets, "_DOWNLOADS_TRIED", set())
     at = goto(new_app(query={"data": "mnist", "dseed": "977"}), "dataset")
     assert calls == ["mnist"]
     assert any("MNIST could not be loaded" in w for w in warnings(at))
@@ -352,7 +355,7 @@ def test_build_change_and_reset_an_architecture():
     # no hidden layer at all is a valid network too
     click(at, "arch_del_0")
     click(at, "arch_del_0")
-    assert spec_of(at).hidden == [] and errors(at) == []
+    assert spec_of(at).hidden == () and errors(at) == []
     # reset keeps the data and restores the defaults
     click(at, "arch_reset")
     assert spec_of(at).to_dict() == RunSpec().to_dict()
@@ -400,7 +403,7 @@ def test_layer_count_and_run_size_limits_are_refused_with_a_reason():
     assert len(spec_of(at).hidden) == LIMITS["max_hidden_layers"]
     assert widget(at, "button", "arch_add").disabled
     # 10,000 epochs of the default network on the digits is above the hosted limit
-    set_widget(at, "number_input", "arch_ep", LIMITS["max_epochs"])
+    set_widget(at, "number_input", "arch_ep", RUN["epochs"].high)
     assert any("too large for the shared demo" in e for e in errors(at))
     assert spec_of(at).epochs == 10 and widget(at, "number_input", "arch_ep").value == 10
 

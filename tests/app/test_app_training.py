@@ -9,7 +9,6 @@ The run trains on a worker thread, so after clicking Start the tests poll with
 """
 
 import base64
-import importlib.util
 import io
 import json
 import os
@@ -21,8 +20,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import inference_views
-import training_views
+from lab import datasets, pages
+from lab.figures import common
+from lab.models import conv_feature_maps, is_convolutional, read_model_file
+from lab.uploads import parse_upload
 from nncore import Dense, Network
 from nncore.layers import ActivationLayer, Conv2D, Flatten, MaxPool2D, Reshape
 from nncore.jobs.processes import ProcessTrainer
@@ -31,20 +32,18 @@ from nncore.serialization import save
 from nncore.runs.spec import LayerSpec, RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "app_pages" / "training.py")
+PAGE = str(ROOT / pages.TRAINING)
 TIMEOUT = 25
 
 
-def _spec(**changes) -> dict:
+def _spec(**changes) -> RunSpec:
     spec = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
                    hidden=[LayerSpec(8)], optimizer={"name": "sgd", "lr": 0.5},
                    batch_size=32, epochs=2, seed=0)
-    for k, v in changes.items():
-        setattr(spec, k, v)
-    return spec.validate().to_dict()
+    return spec.replace(**changes)
 
 
-def _app(spec: dict) -> AppTest:
+def _app(spec: RunSpec) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=20)
     at.session_state["spec"] = spec
     at.run()
@@ -75,14 +74,6 @@ def _model_bytes(n_inputs=2, n_out=2, seed=0) -> bytes:
     buffer = io.BytesIO()
     save(net, buffer)
     return buffer.getvalue()
-
-
-def _page_module():
-    """The page's functions without running it (its body runs only as __main__)."""
-    spec = importlib.util.spec_from_file_location("training_page", PAGE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ------------------------------------------------------------------ training
@@ -152,7 +143,7 @@ def test_diverging_learning_rate_is_explained_with_a_suggestion():
     assert "diverged" in errors and "try 1" in errors
     assert at.session_state["model"] is None          # no good epoch: nothing replaced
     at.button(key="training_use_suggested").click().run()
-    assert at.session_state["spec"]["optimizer"]["lr"] == 1.0
+    assert at.session_state["spec"].optimizer["lr"] == 1.0
     assert "learning rate is now 1" in _texts(at.success)
 
 
@@ -197,18 +188,16 @@ def test_malformed_uploads_are_refused_and_the_model_kept():
 
 
 def test_upload_checks_work_without_a_browser():
-    page = _page_module()
-
     class Data:
         name, n_features, n_classes = "moons", 2, 2
 
-    net, problem = page.accept_upload(_model_bytes(), "ok.npz", Data)
+    net, problem = read_model_file(_model_bytes(), "ok.npz", Data)
     assert net is not None and problem is None
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
         z.writestr("model.json.npy", b"\x93NUMPY garbage")
     for content in (b"", b"PK\x03\x04", buffer.getvalue(), _model_bytes(n_out=3)):
-        net, problem = page.accept_upload(content, "bad.npz", Data)
+        net, problem = read_model_file(content, "bad.npz", Data)
         assert net is None and problem.startswith("That file was not loaded")
 
 
@@ -227,7 +216,7 @@ def _run_experiment(spec, button: str):
     at.session_state["training_tabs"] = "Experiments"
     at.run()
     at.button(key=button).click().run()
-    task = at.session_state["training_experiment"]
+    task = at.session_state["experiment"]
     end = time.monotonic() + TIMEOUT
     while task.progress().active and time.monotonic() < end:
         time.sleep(0.1)
@@ -261,7 +250,7 @@ def test_xor_outputs_table():
     spec = RunSpec(data={"name": "xor"}, hidden=[LayerSpec(3, "tanh", init="uniform-0.5")],
                    loss="mse", output_activation="tanh", output_init="uniform-0.5",
                    separate_activations=True, optimizer={"name": "sgd", "lr": 0.1},
-                   batch_size=1, epochs=200, shuffle=False, seed=2).to_dict()
+                   batch_size=1, epochs=200, shuffle=False, seed=2)
     at = _app(spec)
     at.button(key="training_start").click().run()
     _run_until_ended(at)
@@ -273,7 +262,7 @@ def test_xor_outputs_table():
 
 def test_image_data_shows_the_gallery_weights_histograms_and_dead_units():
     spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(16)], batch_size=64, epochs=1,
-                   seed=0).to_dict()
+                   seed=0)
     at = _app(spec)
     at.button(key="training_start").click().run()
     _run_until_ended(at)
@@ -295,7 +284,7 @@ def test_the_sidebar_follows_the_run_from_any_page():
     from nncore.jobs.threads import BackgroundTrainer, SessionToken
     from nncore.runs.run import build_for, load_spec_data
 
-    spec = RunSpec.from_dict(_spec(epochs=50, batch_size=1))
+    spec = _spec(epochs=50, batch_size=1)
     data = load_spec_data(spec)
     token = SessionToken()
     gate = __import__("threading").Event()
@@ -305,12 +294,13 @@ def test_the_sidebar_follows_the_run_from_any_page():
             gate.wait(TIMEOUT)
 
     trainer = BackgroundTrainer(build_for(spec, data), data.X_train, data.y_train, owner=token,
-                                on_event=hold, meta={"spec": spec.to_dict()}, epochs=50,
+                                on_event=hold, meta={"spec": spec.to_dict(), "data": spec.data},
+                                epochs=50,
                                 batch_size=1).start()
 
     def frame():
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=20)
-        for key, value in (("spec", spec.to_dict()), ("training_owner", token),
+        for key, value in (("spec", spec), ("run_owner", token),
                            ("trainer", trainer)):
             at.session_state[key] = value
         at.run()
@@ -354,7 +344,7 @@ def _tiny_cnn_spec(epochs: int = 1) -> RunSpec:
 def test_a_tiny_cnn_trains_for_one_epoch_on_generated_images():
     """Issue 6: the page builds and trains a convolutional network like an MLP. The images are
     scikit-learn's bundled 8×8 digits (generated here offline, no download)."""
-    at = _app(_tiny_cnn_spec().to_dict())
+    at = _app(_tiny_cnn_spec())
     at.button(key="training_start").click().run()
     _run_until_ended(at)
 
@@ -402,7 +392,7 @@ def _captions(at: AppTest) -> str:
 
 def test_a_trained_cnn_shows_the_feature_maps_of_a_chosen_test_image():
     spec = _tiny_cnn_spec()
-    at = _app(spec.to_dict())
+    at = _app(spec)
     at.button(key="training_start").click().run()
     _run_until_ended(at)
     at.session_state["training_tabs"] = "Inside the network"
@@ -423,7 +413,8 @@ def test_a_trained_cnn_shows_the_feature_maps_of_a_chosen_test_image():
         assert (f"Test image #{i}: a {names[data.y_test[i]]}. The network says "
                 f"{names[predicted]}") in _captions(at)
         # the first map of the convolution, the mosaic's top-left 8×8 tile
-        conv = model.feature_maps(data.X_test[i])[1]["output"]
+        image = model.layers[0].forward(data.X_test[i:i + 1])            # Reshape
+        conv = model.layers[1].forward(image)[0]                          # Conv2D, on its own
         tile = _heatmap(_feature_map_figures(at)["Layer 1, Conv2D: 4 maps of 8×8"])[:8, :8]
         np.testing.assert_allclose(tile, conv[0], rtol=1e-5, atol=1e-6)
         return tile
@@ -438,7 +429,7 @@ def test_a_trained_cnn_shows_the_feature_maps_of_a_chosen_test_image():
 
 
 def test_feature_maps_show_the_weights_taken_during_a_run():
-    at = _app(_tiny_cnn_spec(epochs=500).to_dict())
+    at = _app(_tiny_cnn_spec(epochs=500))
     at.session_state["training_tabs"] = "Inside the network"
     at.button(key="training_start").click().run()
     trainer = at.session_state["trainer"]
@@ -463,7 +454,7 @@ def test_feature_maps_show_the_weights_taken_during_a_run():
                                   {"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0}])
 def test_a_model_without_convolutions_shows_no_feature_maps(data):
     spec = RunSpec(data=data, hidden=[LayerSpec(16)], seed=0).validate()
-    at = _app(spec.to_dict())
+    at = _app(spec)
     at.session_state["model"] = build_for(spec, load_spec_data(spec))
     at.session_state["training_tabs"] = "Inside the network"
     at.run()
@@ -480,7 +471,7 @@ def test_conv_feature_maps_follow_the_layers():
     net = Network([Reshape((1, 8, 8)), conv, MaxPool2D(2), Flatten(), Dense(3 * 4 * 4, 5, "softmax")],
                   seed=0)
     x = rng.random(64).astype(np.float32)
-    maps = inference_views.conv_feature_maps(net, x)
+    maps = conv_feature_maps(net, x)
     assert [(t, a) for t, a, _ in maps] == [("Layer 1, Conv2D: 3 maps of 8×8", "relu"),
                                            ("Layer 2, MaxPool2D: 3 maps of 4×4", "relu")]
     # the convolution worked out by hand: each filter slid over the zero-padded image
@@ -496,42 +487,40 @@ def test_conv_feature_maps_follow_the_layers():
     # seed 001 style: a linear Conv2D and then an ActivationLayer is shown after the tanh
     split = Network([Reshape((1, 8, 8)), Conv2D(1, 2, 3, activation="linear"),
                      ActivationLayer("tanh"), Flatten(), Dense(2 * 6 * 6, 3, "softmax")], seed=0)
-    (title, act, values), = inference_views.conv_feature_maps(split, x)
-    linear = split.feature_maps(x)[1]["output"]
+    (title, act, values), = conv_feature_maps(split, x)
+    linear = split.layers[1].forward(split.layers[0].forward(x.reshape(1, -1)))[0]
     assert (title, act) == ("Layer 1, Conv2D: 2 maps of 6×6", "tanh")
     np.testing.assert_allclose(values, np.tanh(linear), rtol=1e-5, atol=1e-6)
 
     mlp = Network([Dense(64, 8, "relu"), Dense(8, 3, "softmax")], seed=0)
-    assert inference_views.conv_feature_maps(mlp, x) == []
-    assert not inference_views.is_convolutional(mlp) and inference_views.is_convolutional(net)
+    assert conv_feature_maps(mlp, x) == []
+    assert not is_convolutional(mlp) and is_convolutional(net)
 
 
 def test_thumbnail_draws_dark_ink_on_white_in_square_blocks():
-    img = training_views.thumbnail([0.0, 1.0, 0.5, 1.5], (2, 2), size=4)
+    img = common.thumbnail([0.0, 1.0, 0.5, 1.5], (2, 2), size=4)
     assert img.dtype == np.uint8 and img.shape == (4, 4)
     assert img.tolist() == [[255, 255, 0, 0], [255, 255, 0, 0],
                             [127, 127, 0, 0], [127, 127, 0, 0]]
-    assert training_views.thumbnail(np.zeros(64), (8, 8), size=84).shape == (80, 80)
+    assert common.thumbnail(np.zeros(64), (8, 8), size=84).shape == (80, 80)
 
 
 def test_a_cnn_on_uploaded_non_square_images_is_sized_by_their_shape():
     """The Training page checks the run against the hosted limits with the data's own
     image shape (4×8 here), as the Architecture page does, not as if it were square."""
-    import shared
-
     rng = np.random.default_rng(0)
     images = rng.random((120, 4, 8)).astype(np.float32)
     labels = (images[:, :, :4].mean(axis=(1, 2)) > images[:, :, 4:].mean(axis=(1, 2))).astype(int)
     buffer = io.BytesIO()
     np.savez(buffer, X=images, y=labels)
-    upload = shared.parse_upload("bars.npz", buffer.getvalue())
+    upload = parse_upload("bars.npz", buffer.getvalue())
     assert upload["image_shape"] == (4, 8)
     spec = RunSpec(data={"name": "upload", "val_fraction": 0.1, "test_fraction": 0.2, "seed": 0},
                    hidden=[LayerSpec(kind="conv", filters=2, kernel=3, padding="same")],
                    optimizer={"name": "adam", "lr": 0.01}, batch_size=32, epochs=1, seed=0)
     at = AppTest.from_file(PAGE, default_timeout=20)
-    at.session_state["spec"] = spec.to_dict()
-    at.session_state[shared.UPLOADED] = upload
+    at.session_state["spec"] = spec
+    at.session_state[datasets.UPLOADED] = upload
     at.run()
     at.button(key="training_start").click().run()
     assert "not a square image" not in _texts(at.error)
@@ -548,9 +537,9 @@ def test_tile_lays_images_out_in_rows_with_nan_gaps():
                          [n, n, n, n, n],
                          [8, 9, n, n, n],
                          [10, 11, n, n, n]])
-    np.testing.assert_array_equal(training_views.tile(images, 2), expected)
-    above = training_views.tile(images, 2, row_gap=2, gap_above=True)  # room for labels
+    np.testing.assert_array_equal(common.tile(images, 2), expected)
+    above = common.tile(images, 2, row_gap=2, gap_above=True)  # room for labels
     assert above.shape == (8, 5) and np.isnan(above[:2]).all()
     np.testing.assert_array_equal(above[2:4], expected[:2])
-    scaled = training_views.mosaic(np.array([[[2.0, -4.0]], [[0.0, 0.0]]]), columns=2)
+    scaled = common.mosaic(np.array([[[2.0, -4.0]], [[0.0, 0.0]]]), columns=2)
     np.testing.assert_array_equal(scaled, [[0.5, -1.0, n, 0.0, 0.0]])   # each tile ÷ its max |w|

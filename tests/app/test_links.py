@@ -1,18 +1,24 @@
-"""links.py: a RunSpec ⇄ query parameters, and what a malformed link falls back to."""
+"""lab/links.py: a RunSpec ⇄ query parameters, and what a malformed link falls back to."""
 
 from __future__ import annotations
 
 import builtins
+import json
 import random
+from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 
-import links
+from lab import links
 from nncore.data.registry import DATASETS
 from nncore.initializers import INITIALIZERS
 from nncore.losses import LOSSES
 from nncore.runs.presets import PRESETS
-from nncore.runs.spec import HIDDEN_ACTIVATIONS, LIMITS, OUTPUT_ACTIVATIONS, RunSpec
+from nncore.runs.schema import (CONV, DENSE, HIDDEN_ACTIVATIONS, LIMITS, MAXPOOL, OPTIMIZERS,
+                                OUTPUT_ACTIVATIONS, RUN)
+from nncore.cli import _parser, _spec_from_args
+from nncore.runs.spec import RunSpec
 
 
 # ------------------------------------------------------------------ valid specs round-trip
@@ -44,7 +50,7 @@ def random_spec(rng: random.Random) -> RunSpec:
     for pname, ps in DATASETS[name].params.items():
         if rng.random() < 0.6:
             data[pname] = _random_value(rng, ps)
-    hidden = [{"units": rng.randint(1, LIMITS["max_units"]),
+    hidden = [{"units": rng.randint(1, DENSE["units"].high),
                "activation": rng.choice(HIDDEN_ACTIVATIONS),
                "dropout": rng.choice([0.0, round(rng.uniform(0, 0.9), 3), rng.uniform(0, 0.9)]),
                "init": rng.choice([None, *INITIALIZERS])}
@@ -52,21 +58,21 @@ def random_spec(rng: random.Random) -> RunSpec:
     image_layers = []
     for _ in range(rng.choice([0, 0, 1, 2, 3])):
         if rng.random() < 0.5:
-            pool = rng.randint(1, LIMITS["max_pool"])
+            pool = rng.randint(1, MAXPOOL["pool"].high)
             image_layers.append({"kind": "maxpool", "pool": pool,
                                  "stride": rng.choice([None, rng.randint(1, pool)])})
         else:
-            kernel = rng.randint(1, LIMITS["max_kernel"])
+            kernel = rng.randint(1, CONV["kernel"].high)
             image_layers.append({
-                "kind": "conv", "filters": rng.randint(1, LIMITS["max_filters"]), "kernel": kernel,
-                "stride": rng.choice([None, rng.randint(1, LIMITS["max_stride"])]),
+                "kind": "conv", "filters": rng.randint(1, CONV["filters"].high), "kernel": kernel,
+                "stride": rng.choice([None, rng.randint(1, CONV["stride"].high)]),
                 "padding": rng.choice([0, "valid", rng.randint(0, kernel - 1)]
                                       + (["same"] if kernel % 2 else [])),
                 "activation": rng.choice(HIDDEN_ACTIVATIONS),
                 "dropout": rng.choice([0.0, rng.uniform(0, 0.9)]),
                 "init": rng.choice([None, *INITIALIZERS])})
     hidden = (image_layers + hidden)[:LIMITS["max_hidden_layers"]]
-    opt_name = rng.choice(links.OPTIMIZER_NAMES)
+    opt_name = rng.choice(tuple(OPTIMIZERS))
     optimizer = {"name": opt_name, "lr": rng.choice([0.1, 1e-3, rng.uniform(1e-6, 10)])}
     if opt_name == "adam" and rng.random() < 0.5:
         optimizer.update(beta1=rng.uniform(0, 0.999), beta2=rng.uniform(0, 0.9999), eps=1e-7)
@@ -83,8 +89,8 @@ def random_spec(rng: random.Random) -> RunSpec:
         "output_init": rng.choice([None, *INITIALIZERS]),
         "separate_activations": rng.random() < 0.3, "optimizer": optimizer, "schedule": schedule,
         "l2": rng.choice([0.0, 0.01, rng.uniform(0, 1)]),
-        "batch_size": rng.choice([None, 1, 128, rng.randint(1, LIMITS["max_batch_size"])]),
-        "epochs": rng.randint(1, LIMITS["max_epochs"]), "shuffle": rng.random() < 0.7,
+        "batch_size": rng.choice([None, 1, 128, rng.randint(1, RUN["batch_size"].high)]),
+        "epochs": rng.randint(1, RUN["epochs"].high), "shuffle": rng.random() < 0.7,
         "seed": rng.randint(0, 2 ** 32 - 1),
     })
 
@@ -152,17 +158,17 @@ MALFORMED = {
     "uploaded data": ({"data": "upload"}, lambda s: s.data == {"name": "mnist"}),
     # convolution and pooling layers
     "conv after dense": ({"layers": "16relu,conv8x3relu,pool2"}, lambda s: len(s.hidden) == 1),
-    "huge filters": ({"layers": "conv99999x3relu"}, lambda s: s.hidden[0].filters == LIMITS["max_filters"]),
-    "huge kernel": ({"layers": "conv8x99relu"}, lambda s: s.hidden[0].kernel == LIMITS["max_kernel"]),
+    "huge filters": ({"layers": "conv99999x3relu"}, lambda s: s.hidden[0].filters == CONV["filters"].high),
+    "huge kernel": ({"layers": "conv8x99relu"}, lambda s: s.hidden[0].kernel == CONV["kernel"].high),
     "pool stride above window": ({"layers": "pool2:s9"}, lambda s: s.hidden[0].stride == 2),
     "same padding, even kernel": ({"layers": "conv8x4relu:psame"}, lambda s: s.hidden[0].padding == 0),
     "padding too wide": ({"layers": "conv8x3relu:p7"}, lambda s: s.hidden[0].padding == 2),
     "stride on a dense layer": ({"layers": "16relu:s2"}, lambda s: s.hidden[0].units == 16),
     "dropout on pooling": ({"layers": "pool2:d0.5"}, lambda s: s.hidden[0].kind == "maxpool"),
     # huge sizes
-    "huge epochs": ({"ep": "1000000000"}, lambda s: s.epochs == LIMITS["max_epochs"]),
-    "huge batch": ({"bs": "1e12"}, lambda s: s.batch_size == LIMITS["max_batch_size"]),
-    "huge units": ({"layers": "999999relu"}, lambda s: s.hidden[0].units == LIMITS["max_units"]),
+    "huge epochs": ({"ep": "1000000000"}, lambda s: s.epochs == RUN["epochs"].high),
+    "huge batch": ({"bs": "1e12"}, lambda s: s.batch_size == RUN["batch_size"].high),
+    "huge units": ({"layers": "999999relu"}, lambda s: s.hidden[0].units == DENSE["units"].high),
     "too many layers": ({"layers": ",".join(["8relu"] * 50)},
                         lambda s: len(s.hidden) == LIMITS["max_hidden_layers"]),
     "fractional samples": ({"data": "moons", "n": "600.6"}, lambda s: s.data["n_samples"] == 601),
@@ -183,7 +189,14 @@ MALFORMED = {
     "absolute path": ({"data": "/etc/passwd"}, lambda s: s.data == {"name": "mnist"}),
     "relative path": ({"data": "../../mnist"}, lambda s: s.data == {"name": "mnist"}),
     "data_dir key": ({"data": "mnist", "data_dir": "/etc"}, lambda s: "data_dir" not in s.data),
-    "file url": ({"layers": "file:///etc/passwd"}, lambda s: s.hidden == []),
+    "file url": ({"layers": "file:///etc/passwd"}, lambda s: s.hidden == ()),
+    # digits that str.isdigit or float accept but a link's grammar does not
+    "superscript stride": ({"layers": "conv8x3relu:s²"}, lambda s: s.hidden[0].stride is None),
+    "superscript units": ({"layers": "1²relu"}, lambda s: s.hidden == ()),
+    "arabic-indic units": ({"layers": "٣relu"}, lambda s: s.hidden == ()),
+    "arabic-indic epochs": ({"ep": "١٢"}, lambda s: s.epochs == 10),
+    "underscored epochs": ({"ep": "1_000"}, lambda s: s.epochs == 10),
+    "fullwidth seed": ({"seed": "７"}, lambda s: s.seed == 0),
 }
 
 
@@ -243,3 +256,29 @@ def test_an_out_of_range_setting_falls_back_with_a_note():
                                           "sstep": "0"})
     assert spec.optimizer["momentum"] == 0.9 and spec.schedule["step_size"] >= 1
     assert len(notes) == 2
+
+
+# ------------------------------------------------------------------ links made by earlier versions
+# Recorded from the app before its restructure (its link encoder had not changed since the
+# first version): the setups they open, and the query each one was.
+EARLIER_LINKS = json.loads((Path(__file__).parent / "links_of_earlier_versions.json").read_text())
+
+
+@pytest.mark.parametrize("entry", EARLIER_LINKS, ids=[e["what"] for e in EARLIER_LINKS])
+def test_links_made_by_earlier_versions_open_the_same_setup(entry):
+    params = dict(parse_qsl(entry["query"], keep_blank_values=True))
+    spec, notes = links.spec_from_params(params)
+    assert notes == []
+    assert spec.to_dict() == entry["spec"]
+    assert links.query_string(links.spec_to_params(spec)) == entry["query"]   # still made today
+
+
+# ------------------------------------------------------------------ one default, everywhere
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_every_optimizer_starts_at_one_learning_rate_everywhere(optimizer):
+    """The command line, a link that names only the optimizer, and the schema agree."""
+    _, from_cli = _spec_from_args(_parser().parse_args(["train", "--data", "moons", "--hidden", "8",
+                                                        "--optimizer", optimizer]))
+    from_link, notes = links.spec_from_params({"data": "moons", "layers": "8relu", "opt": optimizer})
+    assert notes == []
+    assert from_cli.optimizer["lr"] == from_link.optimizer["lr"] == OPTIMIZERS[optimizer].lr

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+import nncore
 from support import drawings as H
 
 pytestmark = pytest.mark.browser
@@ -110,7 +111,7 @@ def model_file(tmp_path_factory):
     digits (the page then prepares drawings as 8×8 images)."""
     model = H.small_mnist_model() if H.mnist_dir() else H.digits_model()
     path = tmp_path_factory.mktemp("browser-model") / "model.npz"
-    model.save(path)
+    nncore.save(model, path)
     return path
 
 

@@ -7,10 +7,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lab.figures.common import class_colour, mosaic
+
 TRAIN, VAL, RAW, SMOOTH = "#4f46e5", "#f97316", "rgba(79,70,229,0.25)", "#4f46e5"
-# One colour per class, the same on every page (Dataset, Training, Inference).
-CLASS_COLOURS = ("#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#06b6d4", "#8b5cf6", "#84cc16",
-                 "#ec4899", "#64748b", "#f97316")
 MAX_DRAWN = 1000        # points per line in the live batch-loss chart
 
 
@@ -125,7 +124,7 @@ def boundary_figure(grid: dict, X, y, correct=None, class_names=None,
         k = grid["n_classes"]
         scale = []
         for c in range(k):
-            colour = CLASS_COLOURS[c % len(CLASS_COLOURS)]
+            colour = class_colour(c)
             scale += [(c / k, colour), ((c + 1) / k, colour)]
         fig.add_trace(go.Heatmap(x=grid["x"], y=grid["y"], z=grid["z"], colorscale=scale,
                                  zmin=-0.5, zmax=k - 0.5, opacity=0.35, showscale=False,
@@ -134,7 +133,7 @@ def boundary_figure(grid: dict, X, y, correct=None, class_names=None,
     names = class_names or [str(c) for c in range(int(y.max()) + 1 if y.size else 0)]
     for c in np.unique(y):
         sel = y == c
-        colour = CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]
+        colour = class_colour(int(c))
         label = names[int(c)] if int(c) < len(names) else str(c)
         if correct is None:
             fig.add_trace(go.Scatter(x=X[sel, 0], y=X[sel, 1], mode="markers", name=label,
@@ -185,37 +184,6 @@ def per_class_figure(accuracy: np.ndarray, class_names) -> go.Figure:
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%")
     fig.update_xaxes(type="category")
     return fig
-
-
-def thumbnail(pixels, image_shape, size: int = 84) -> np.ndarray:
-    """One image row (values 0…1) as a uint8 picture for ``st.image``: dark ink on white,
-    each pixel blown up to a square block, so that an 8×8 digit is not drawn as a blur."""
-    h, w = image_shape
-    factor = max(1, size // max(h, w))
-    ink = np.clip(np.asarray(pixels, dtype=np.float64).reshape(h, w), 0, 1)
-    return np.kron((255 * (1 - ink)).astype(np.uint8), np.ones((factor, factor), np.uint8))
-
-
-def tile(images: np.ndarray, columns: int, row_gap: int = 1, col_gap: int = 1,
-         gap_above: bool = False) -> np.ndarray:
-    """(k, h, w) images laid out in rows of ``columns`` in one array, NaN in the gaps and
-    in unused cells. ``gap_above`` puts each row's gap above it (room for a label)."""
-    k, h, w = images.shape
-    rows = -(-k // columns)
-    top = row_gap if gap_above else 0
-    out = np.full((rows * (h + row_gap) - row_gap + top, columns * (w + col_gap) - col_gap),
-                  np.nan)
-    for i, img in enumerate(images):
-        r, c = divmod(i, columns)
-        y, x = r * (h + row_gap) + top, c * (w + col_gap)
-        out[y:y + h, x:x + w] = img
-    return out
-
-
-def mosaic(images: np.ndarray, columns: int = 8) -> np.ndarray:
-    """Tile (k, h, w) images into one array, each scaled to [-1, 1], NaN between tiles."""
-    scale = np.abs(images).max(axis=(1, 2), keepdims=True)
-    return tile(images / np.where(scale > 0, scale, 1.0), columns)
 
 
 def weight_images_figure(images: np.ndarray, columns: int = 8, what: str = "units") -> go.Figure:

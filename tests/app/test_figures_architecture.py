@@ -1,11 +1,11 @@
-"""architecture_views: the diagram's columns and the equations match the network that trains."""
+"""lab/figures/architecture.py: the diagram's columns and the equations match the network that trains."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import architecture_views as views
+from lab.figures import architecture as views
 from nncore.runs.presets import PRESETS
 from nncore.runs.spec import HIDDEN_ACTIVATIONS, LayerSpec, RunSpec, build_network
 

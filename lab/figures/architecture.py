@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import plotly.graph_objects as go
 
-from nncore.layers import ActivationLayer, Dense
+from nncore.layers import Conv2D, Dense, Flatten, MaxPool2D, Reshape
+from nncore.runs.schema import OPTIMIZER, default_lr
 from nncore.runs.spec import RunSpec
-
-try:  # convolutional layers (present when the engine has them)
-    from nncore.layers import Conv2D, Flatten, MaxPool2D, Reshape
-except ImportError:  # pragma: no cover
-    Conv2D = Flatten = MaxPool2D = Reshape = ()
+from nncore.trace import stages
 
 MAX_NODES = 8
 ACT_LABELS = {"relu": "ReLU", "leaky_relu": "Leaky ReLU", "tanh": "tanh", "sigmoid": "sigmoid",
@@ -38,57 +35,50 @@ class Column:
     layers: list = field(default_factory=list)
 
 
-def _activation_name(layer) -> str:
-    act = getattr(layer, "activation", None)
-    return getattr(act, "name", str(act)) if act is not None else "linear"
-
-
 def columns(network, n_features: int, trained=None) -> list[Column]:
-    """The diagram's columns for ``network``; edge weights from ``trained`` when it has the
-    very same layers and parameter shapes (a model trained with this setup)."""
+    """The diagram's columns for ``network``, one per stage (``nncore.trace.stages``: a layer
+    and the activation after it); edge weights from ``trained`` when it has the very same
+    layers and parameter shapes (a model trained with this setup)."""
     if trained is not None and not same_structure(network, trained):
         trained = None
     source = trained if trained is not None else network
     layers = list(source.layers)
-    cols: list[Column] = []
-    first = layers[0] if layers else None
-    if Reshape and isinstance(first, Reshape):
-        c, h, w = first.target_shape
-        cols.append(Column(c, "input", f"{h}×{w} image"))
+    if layers and isinstance(layers[0], Reshape):
+        c, h, w = layers[0].target_shape
+        cols = [Column(c, "input", f"{h}×{w} image")]
     else:
-        cols.append(Column(n_features, "input", f"{n_features:,} features"))
-    flat_from = None              # (channels, pixels) when a Flatten feeds the next dense layer
-    shape = tuple(network.input_shape)
+        cols = [Column(n_features, "input", f"{n_features:,} features")]
+    shapes, shape = [], tuple(network.input_shape)
     for layer in layers:
         shape = layer.output_shape(shape)
-        if Conv2D and isinstance(layer, Conv2D):
+        shapes.append(shape)
+    previous = -1                 # the index of the last layer drawn so far
+    for stage in stages(source):
+        layer, shape = layers[stage.layer_index], shapes[stage.layer_index]
+        act = ACT_LABELS.get(stage.activation, stage.activation)
+        if stage.kind == "conv":
             W = np.asarray(layer.W)
-            cols.append(Column(W.shape[0], f"conv {W.shape[2]}×{W.shape[3]}",
+            cols.append(Column(W.shape[0], f"conv {W.shape[2]}×{W.shape[3]} ({act})",
                                f"{W.shape[0]} maps {shape[1]}×{shape[2]}",
                                weights=W.sum(axis=(2, 3)).T if trained is not None else None))
-            cols[-1].title += f" ({ACT_LABELS.get(_activation_name(layer), _activation_name(layer))})"
-        elif MaxPool2D and isinstance(layer, MaxPool2D):
+        elif stage.kind == "pool":
             cols.append(Column(shape[0], f"max-pool {layer.pool_size}×{layer.pool_size}",
                                f"{shape[0]} maps {shape[1]}×{shape[2]}", link="one-to-one"))
-        elif Flatten and isinstance(layer, Flatten):
-            flat_from = (cols[-1].nodes, int(np.prod(shape)) // max(cols[-1].nodes, 1))
-        elif isinstance(layer, Dense):
+        else:
             W = np.asarray(layer.W)
             weights = None
             if trained is not None:
-                weights = W if flat_from is None else W.reshape(flat_from[0], flat_from[1], -1).sum(axis=1)
-            act = _activation_name(layer)
-            cols.append(Column(W.shape[1], "dense", f"{W.shape[1]:,} units", weights=weights))
-            cols[-1].title = ACT_LABELS.get(act, act)
-            flat_from = None
-        elif isinstance(layer, ActivationLayer) and len(cols) > 1:
-            act = _activation_name(layer)
-            cols[-1].title = (cols[-1].title.split(" (")[0] + f" ({ACT_LABELS.get(act, act)})"
-                              if cols[-1].title.startswith(("conv", "max")) else ACT_LABELS.get(act, act))
+                flattened = any(isinstance(l, Flatten)
+                                for l in layers[previous + 1:stage.layer_index])
+                # After a Flatten, the inputs are the pixels of the maps before: sum them
+                # per map, so that an edge joins a map to a unit.
+                weights = (W.reshape(cols[-1].nodes, -1, W.shape[1]).sum(axis=1)
+                           if flattened else W)
+            cols.append(Column(W.shape[1], act, f"{W.shape[1]:,} units", weights=weights))
+        previous = stage.output_index
     dense_cols = [c for c in cols[1:] if c.detail.endswith("units")]
-    for i, c in enumerate(dense_cols):
-        kind = "output" if c is cols[-1] else "hidden"
-        c.title = f"{kind} ({c.title})"
+    for c in dense_cols:
+        c.title = f"{'output' if c is cols[-1] else 'hidden'} ({c.title})"
     return cols
 
 
@@ -186,7 +176,7 @@ def layer_shapes(network) -> list[tuple]:
     """Per-sample output shape of every Conv2D / MaxPool2D / Dense layer, in order: one per
     hidden layer of the spec, then the output layer."""
     shapes, shape = [], tuple(network.input_shape)
-    kinds = tuple(k for k in (Conv2D, MaxPool2D) if k) + (Dense,)
+    kinds = (Conv2D, MaxPool2D, Dense)
     for layer in network.layers:
         shape = layer.output_shape(shape)
         if isinstance(layer, kinds):
@@ -295,14 +285,15 @@ def equations(spec: RunSpec, n_features: int, n_classes: int, shapes: list[tuple
 def updates(spec: RunSpec, conv: bool = False) -> list[str]:
     opt = spec.optimizer
     name = opt.get("name")
-    lr = opt.get("lr", 0.01)
+    lr = opt.get("lr", default_lr(name))
     if name == "adam":
-        b1, b2 = opt.get("beta1", 0.9), opt.get("beta2", 0.999)
+        b1 = opt.get("beta1", OPTIMIZER["beta1"].default)
+        b2 = opt.get("beta2", OPTIMIZER["beta2"].default)
         lines = [rf"m \leftarrow {b1:g}\, m + {1 - b1:.4g}\, g, \qquad v \leftarrow {b2:g}\, v + {1 - b2:.4g}\, g^2",
                  rf"\hat m = \frac{{m}}{{1 - {b1:g}^{{\,t}}}}, \qquad \hat v = \frac{{v}}{{1 - {b2:g}^{{\,t}}}}, \qquad "
                  rf"\theta \leftarrow \theta - {lr:g}\, \frac{{\hat m}}{{\sqrt{{\hat v}} + \epsilon}}"]
     elif name in ("momentum", "nesterov") or opt.get("momentum"):
-        mu = opt.get("momentum", 0.9)
+        mu = opt.get("momentum", OPTIMIZER["momentum"].default)
         nesterov = name == "nesterov" or opt.get("nesterov")
         lines = [rf"v \leftarrow {mu:g}\, v - {lr:g}\, g, \qquad \theta \leftarrow \theta + "
                  + (rf"{mu:g}\, v - {lr:g}\, g" if nesterov else "v")]

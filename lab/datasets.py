@@ -1,0 +1,171 @@
+"""The data sets the pages show and train on: loaded once per server, shared read-only.
+
+``dataset_for(spec.data)`` is the one way a page gets data. Sets that every visitor may ask
+for (MNIST, the generated 2-D sets) are cached once per server process with their arrays
+made read-only, so one visitor can neither slow another down by loading them again nor
+change what another sees. Two things come from the session instead, and never from a link
+(a link must not name files): a local folder of MNIST IDX files typed on the Dataset page,
+and an uploaded data set (``data["name"] == UPLOAD``), kept in this session only.
+
+MNIST that cannot be loaded comes back as the 8×8 digits with ``fallback_reason`` set, and
+the pages say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import streamlit as st
+
+from lab import state
+from lab.links import UPLOAD
+from nncore.data import DATASETS, DataUnavailable, Dataset, load_dataset, train_val_test_split
+
+MNIST_DIRS = "mnist_dirs"        # dict kind -> local folder of IDX files (session only)
+UPLOADED = "uploaded_data"       # dict: X, y, class_names, image_shape, filename (session only)
+UPLOAD_SPLIT = "upload_split"    # (data key, Dataset): the upload split as the spec says
+
+# What the server has learned about a data set once it was loaded, for one-line summaries
+# that must not load data themselves. Keyed by the data dict; facts, not anyone's state.
+_FALLBACKS: dict[str, bool] = {}
+_SHAPES: dict[str, tuple[int, int]] = {}
+
+
+def _read_only(dataset: Dataset) -> Dataset:
+    for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+        getattr(dataset, name).flags.writeable = False
+    return dataset
+
+
+@st.cache_resource(show_spinner="Loading the data set…", max_entries=16)
+def _cached_dataset(key: str) -> Dataset:
+    params = json.loads(key)
+    return _read_only(load_dataset(params.pop("name"), **params))
+
+
+def _data_key(data: dict) -> str:
+    params = dict(data)
+    folder = mnist_folder(params.get("name"))
+    if folder:
+        params["data_dir"] = folder
+    return json.dumps(params, sort_keys=True)
+
+
+def dataset_for(data: dict) -> Dataset:
+    """The data set a spec's ``data`` dict names (see the module docstring)."""
+    if data.get("name") == UPLOAD:
+        return uploaded_dataset(data)
+    key = _data_key(data)
+    dataset = _cached_dataset(key)
+    _FALLBACKS[key] = bool(dataset.fallback_reason)
+    _SHAPES[key] = (dataset.n_features, dataset.n_classes)
+    return dataset
+
+
+def current_dataset() -> Dataset:
+    return dataset_for(state.get_spec().data)
+
+
+def known_shape(data: dict) -> tuple[int | None, int | None]:
+    """(n_features, n_classes) of a data set if it was loaded already, else (None, None)."""
+    if data.get("name") == UPLOAD:
+        upload = st.session_state.get(UPLOADED)
+        return (upload["X"].shape[1], len(upload["class_names"])) if upload else (None, None)
+    return _SHAPES.get(_data_key(data), (None, None))
+
+
+def fell_back(data: dict) -> bool:
+    """Whether this data set, when it was loaded, fell back to the 8×8 digits."""
+    return data.get("name") != UPLOAD and _FALLBACKS.get(_data_key(data), False)
+
+
+def dataset_title(name: str) -> str:
+    if name == UPLOAD:
+        upload = st.session_state.get(UPLOADED)
+        return f"Uploaded: {upload['filename']}" if upload else "Uploaded data (none in this session)"
+    info = DATASETS.get(name)
+    return info.title if info else name
+
+
+# ---------------------------------------------------------------- MNIST from a local folder
+def mnist_folder(name: str | None) -> str | None:
+    return (st.session_state.get(MNIST_DIRS) or {}).get(name)
+
+
+def set_mnist_folder(name: str, folder: str | None) -> None:
+    dirs = dict(st.session_state.get(MNIST_DIRS) or {})
+    if folder:
+        dirs[name] = folder
+    else:
+        dirs.pop(name, None)
+    st.session_state[MNIST_DIRS] = dirs
+
+
+_DOWNLOADS_TRIED: set = set()
+_DOWNLOAD_LOCK = threading.Lock()
+
+
+def download_with_progress(name: str, progress) -> None:
+    """Fetch MNIST or Fashion-MNIST into the disk cache once per server, calling
+    ``progress(fraction, message)`` while it downloads, so the first load shows a bar
+    (the cached loader cannot draw one). Does nothing when the files are already at hand,
+    downloads are off, or a download was tried before; a failure is left to
+    ``dataset_for``, which falls back to the digits and says why."""
+    from nncore.data.mnist import KINDS, default_cache_dir, load_mnist
+    if name not in KINDS or name in _DOWNLOADS_TRIED or mnist_folder(name):
+        return
+    if os.environ.get("NNCORE_OFFLINE") == "1" or os.environ.get(KINDS[name].env_var):
+        return
+    if (default_cache_dir() / f"{name}.npz").exists():
+        return
+    with _DOWNLOAD_LOCK:
+        if name in _DOWNLOADS_TRIED:
+            return
+        _DOWNLOADS_TRIED.add(name)
+        try:
+            load_mnist(name, progress=progress)
+        except (DataUnavailable, OSError, ValueError):
+            pass
+
+
+# ---------------------------------------------------------------- an uploaded data set
+UPLOAD_DATA = {"name": UPLOAD, "val_fraction": 0.1, "test_fraction": 0.2, "seed": 0}
+UPLOAD_PARAMS = {k: DATASETS["digits"].params[k] for k in ("val_fraction", "test_fraction", "seed")}
+
+
+def uploaded() -> dict | None:
+    """This session's uploaded data (see ``lab.uploads.parse_upload``), if any."""
+    return st.session_state.get(UPLOADED)
+
+
+def set_upload(upload: dict) -> None:
+    """Keep an uploaded data set in this session and make it the current data."""
+    st.session_state[UPLOADED] = upload
+    st.session_state.pop(UPLOAD_SPLIT, None)
+    state.set_spec(state.get_spec().replace(data=dict(UPLOAD_DATA)))
+
+
+def uploaded_dataset(data: dict) -> Dataset:
+    """The uploaded data set split as ``data`` says (kept in this session)."""
+    upload = uploaded()
+    if not upload:
+        raise ValueError("No uploaded data set in this session: upload one on the Dataset "
+                         "page or choose another data set.")
+    key = json.dumps(data, sort_keys=True)
+    held = st.session_state.get(UPLOAD_SPLIT)
+    if held and held[0] == key:
+        return held[1]
+    p = {k: UPLOAD_PARAMS[k].clamp(data.get(k)) for k in UPLOAD_PARAMS}
+    splits = train_val_test_split(upload["X"], upload["y"], val_fraction=p["val_fraction"],
+                                  test_fraction=p["test_fraction"], seed=p["seed"], stratify=True)
+    dataset = _read_only(Dataset(
+        name=UPLOAD, description=f"Uploaded by you: {upload['filename']} ({len(upload['y']):,} "
+        f"rows, {upload['X'].shape[1]} features, {len(upload['class_names'])} classes); kept in "
+        "this session only.", source="upload", X_train=splits[0], y_train=splits[1],
+        X_val=splits[2], y_val=splits[3], X_test=splits[4], y_test=splits[5],
+        n_classes=len(upload["class_names"]), class_names=upload["class_names"],
+        image_shape=upload["image_shape"]))
+    st.session_state[UPLOAD_SPLIT] = (key, dataset)
+    return dataset

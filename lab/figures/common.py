@@ -1,0 +1,49 @@
+"""What several pages draw alike: the class palette, and images laid out in a grid.
+
+No Streamlit here; every page's figures module takes these from this one place, so a class
+keeps its colour and an image its look from page to page.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# One colour per class, the same on every page (Dataset, Training, Inference).
+CLASS_COLOURS = ("#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#06b6d4", "#8b5cf6", "#84cc16",
+                 "#ec4899", "#64748b", "#f97316")
+ACCENT = "#4f46e5"      # the app's primary colour (.streamlit/config.toml)
+
+
+def class_colour(i: int) -> str:
+    return CLASS_COLOURS[i % len(CLASS_COLOURS)]
+
+
+def thumbnail(pixels, image_shape, size: int = 84) -> np.ndarray:
+    """One image row (values 0…1) as a uint8 picture for ``st.image``: dark ink on white,
+    each pixel blown up to a square block, so that an 8×8 digit is not drawn as a blur."""
+    h, w = image_shape
+    factor = max(1, size // max(h, w))
+    ink = np.clip(np.asarray(pixels, dtype=np.float64).reshape(h, w), 0, 1)
+    return np.kron((255 * (1 - ink)).astype(np.uint8), np.ones((factor, factor), np.uint8))
+
+
+def tile(images: np.ndarray, columns: int, row_gap: int = 1, col_gap: int = 1,
+         gap_above: bool = False) -> np.ndarray:
+    """(k, h, w) images laid out in rows of ``columns`` in one array, NaN in the gaps and
+    in unused cells. ``gap_above`` puts each row's gap above it (room for a label)."""
+    k, h, w = images.shape
+    rows = -(-k // columns)
+    top = row_gap if gap_above else 0
+    out = np.full((rows * (h + row_gap) - row_gap + top, columns * (w + col_gap) - col_gap),
+                  np.nan)
+    for i, img in enumerate(images):
+        r, c = divmod(i, columns)
+        y, x = r * (h + row_gap) + top, c * (w + col_gap)
+        out[y:y + h, x:x + w] = img
+    return out
+
+
+def mosaic(images: np.ndarray, columns: int = 8) -> np.ndarray:
+    """Tile (k, h, w) images into one array, each scaled to [-1, 1], NaN between tiles."""
+    scale = np.abs(images).max(axis=(1, 2), keepdims=True)
+    return tile(images / np.where(scale > 0, scale, 1.0), columns)

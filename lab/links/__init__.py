@@ -1,0 +1,28 @@
+"""Shareable links: a ``RunSpec`` ⇄ the page's query parameters.
+
+A link carries the whole setup — data set, hidden layers, loss, optimizer, schedule and
+seeds — so opening it rebuilds the same run, and with the same seed training reaches the
+same weights. The encoding is short and readable::
+
+    ?data=moons&n=1000&noise=0.2&dseed=0&val=0&layers=16relu:normal-0.1&loss=bce
+     &oinit=normal-0.1&opt=sgd&lr=1.0&bs=full&ep=1000&seed=99
+
+A link is untrusted text, so reading one (``spec_from_params``) never fails and never
+does anything but parse: names are looked up in fixed tables, numbers are parsed with
+``float``/``int`` and pulled into the same ranges the spec and the data sets allow
+(``nncore.runs.schema`` for the run, ``ParamSpec`` for the data sets — the tables the spec
+itself is checked against), nothing is evaluated, and nothing names a file. Whatever is
+wrong falls back to the default and is described in a note for the page to show. Numbers
+are ASCII digits only: "²" is a digit to ``str.isdigit`` but not to ``int``.
+
+No Streamlit here: the app applies these functions to ``st.query_params``.
+"""
+
+from lab.links.grammar import (ALL_KEYS, DATA_KEYS, LOSS_CODES, OPTIMIZER_KEYS, SCHEDULE_KEYS,
+                               UPLOAD, layer_token, query_string, share_url, spec_to_params,
+                               with_base)
+from lab.links.reader import is_link, spec_from_params
+
+__all__ = ["spec_to_params", "spec_from_params", "query_string", "share_url", "with_base",
+           "is_link", "layer_token", "UPLOAD", "ALL_KEYS", "DATA_KEYS", "LOSS_CODES",
+           "OPTIMIZER_KEYS", "SCHEDULE_KEYS"]

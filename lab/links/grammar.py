@@ -1,0 +1,128 @@
+"""The link's vocabulary, and writing a RunSpec as a link (spec → query parameters).
+
+Every bound, default and choice comes from ``nncore.runs.schema``; what lives here are the
+link's own short names (``bs`` for the batch size, ``ce`` for softmax cross-entropy) and the
+layer tokens (``16relu``, ``conv8x3relu:psame``, ``pool2``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+from urllib.parse import urlencode, urlparse
+
+from nncore.runs.schema import OPTIMIZER, SCHEDULE
+from nncore.runs.spec import LayerSpec, RunSpec
+
+# ------------------------------------------------------------------- the vocabulary
+# The link's own short names; every bound, default and choice comes from the schema.
+DATA_KEYS = {"n_samples": "n", "noise": "noise", "seed": "dseed", "val_fraction": "val",
+             "test_fraction": "test", "limit": "limit"}
+LOSS_CODES = {"softmax_cross_entropy": "ce", "binary_cross_entropy": "bce", "mse": "mse",
+              "mse_sum": "sse"}
+OPTIMIZER_KEYS = {"lr": "lr", "momentum": "mom", "nesterov": "nest", "beta1": "b1",
+                  "beta2": "b2", "eps": "eps"}
+SCHEDULE_KEYS = {"step_size": "sstep", "gamma": "gamma", "min_lr_fraction": "minlr"}
+assert set(OPTIMIZER_KEYS) == set(OPTIMIZER) and set(SCHEDULE_KEYS) == set(SCHEDULE)
+
+SPEC_KEYS = {  # the top-level keys, besides data parameters and optimizer/schedule settings
+    "data", "layers", "loss", "out", "oinit", "sep", "opt", "sched", "l2", "bs", "ep", "shuf",
+    "seed",
+}
+ALL_KEYS = (SPEC_KEYS | set(DATA_KEYS.values()) | set(OPTIMIZER_KEYS.values())
+            | set(SCHEDULE_KEYS.values()))
+IGNORED_KEYS = {"embed", "embed_options"}   # Streamlit's own
+
+MAX_VALUE_LENGTH = 64         # longer values are refused outright
+MAX_LAYERS_LENGTH = 400       # the layers value may be longer: six layers with options
+_LAYER = re.compile(r"^(\d{1,7})([a-z_]+)$", re.ASCII)
+_CONV = re.compile(r"^conv(\d{1,7})x(\d{1,7})([a-z_]+)$", re.ASCII)
+_POOL = re.compile(r"^pool(\d{1,7})$", re.ASCII)
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$", re.ASCII)
+_WHOLE = re.compile(r"^\d{1,7}$", re.ASCII)
+UPLOAD = "upload"             # the app's name for an uploaded data set (never in a link)
+
+
+# ------------------------------------------------------------------- spec → link
+def _num(value) -> str:
+    """A number as short text that parses back to exactly the same value."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
+
+
+def layer_token(layer: LayerSpec) -> str:
+    """Dense ``16relu``, ``256relu:d0.2``, ``3tanh:uniform-0.5``; convolution
+    ``conv8x3relu:psame`` (8 filters of 3×3, options ``:s`` stride, ``:p`` padding);
+    max pooling ``pool2`` (option ``:s`` stride)."""
+    kind = getattr(layer, "kind", "dense")
+    if kind == "maxpool":
+        return f"pool{layer.pool}" + (f":s{layer.stride}" if layer.stride is not None else "")
+    if kind == "conv":
+        token = f"conv{layer.filters}x{layer.kernel}{layer.activation}"
+        if layer.stride is not None:
+            token += f":s{layer.stride}"
+        if layer.padding != 0:
+            token += f":p{layer.padding}"
+    else:
+        token = f"{layer.units}{layer.activation}"
+    if layer.dropout:
+        token += f":d{_num(layer.dropout)}"
+    if layer.init is not None:
+        token += f":{layer.init}"
+    return token
+
+
+def spec_to_params(spec: RunSpec) -> dict[str, str]:
+    """The query parameters that describe ``spec`` (all values strings)."""
+    p: dict[str, str] = {"data": str(spec.data.get("name", ""))}
+    for name, key in DATA_KEYS.items():
+        if spec.data.get(name) is not None:
+            p[key] = _num(spec.data[name])
+    p["layers"] = ",".join(layer_token(h) for h in spec.hidden) or "none"
+    p["loss"] = LOSS_CODES.get(spec.loss, spec.loss)
+    if spec.output_activation is not None:
+        p["out"] = spec.output_activation
+    if spec.output_init is not None:
+        p["oinit"] = spec.output_init
+    if spec.separate_activations:
+        p["sep"] = "1"
+    p["opt"] = str(spec.optimizer.get("name"))
+    for name, key in OPTIMIZER_KEYS.items():
+        if name in spec.optimizer:
+            p[key] = _num(spec.optimizer[name])
+    schedule = spec.schedule or {"name": "constant"}
+    if schedule.get("name", "constant") != "constant" or len(schedule) > 1:
+        p["sched"] = str(schedule.get("name"))
+        for name, key in SCHEDULE_KEYS.items():
+            if name in schedule:
+                p[key] = _num(schedule[name])
+    if spec.l2:
+        p["l2"] = _num(spec.l2)
+    p["bs"] = "full" if spec.batch_size is None else str(spec.batch_size)
+    p["ep"] = str(spec.epochs)
+    if not spec.shuffle:
+        p["shuf"] = "0"
+    p["seed"] = str(spec.seed)
+    return p
+
+
+def query_string(params: Mapping[str, str]) -> str:
+    """``params`` as a query string that keeps commas and colons readable."""
+    return urlencode(params, safe=",:")
+
+
+def share_url(base_url: str | None, spec: RunSpec) -> str:
+    """The full link (or just ``?…`` when the app's address is unknown)."""
+    query = "?" + query_string(spec_to_params(spec))
+    return with_base(base_url, query) if base_url else query
+
+
+def with_base(base_url: str, query: str) -> str:
+    """``query`` (``?…``) after the app's address, whatever query that address had."""
+    parts = urlparse(base_url)
+    root = parts.path in ("", "/")
+    base = parts._replace(query="", fragment="").geturl()
+    return base.rstrip("/") + ("/" if root else "") + query

@@ -1,0 +1,331 @@
+"""Reading a link (query parameters → RunSpec), which is untrusted text.
+
+``spec_from_params`` never fails and never does anything but parse: names are looked up in
+fixed tables, numbers are ASCII only and pulled into the schema's bounds, nothing is
+evaluated, nothing names a file. Whatever is wrong falls back to the default and is
+described in a note. The spec is built once, from a dict, and checked once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+from lab.links.grammar import (_CONV, _LAYER, _NUMBER, _POOL, _WHOLE, ALL_KEYS, DATA_KEYS,
+                               IGNORED_KEYS, LOSS_CODES, MAX_LAYERS_LENGTH, MAX_VALUE_LENGTH,
+                               OPTIMIZER_KEYS, SCHEDULE_KEYS, UPLOAD, _num)
+from nncore.data.registry import DATASETS
+from nncore.runs.schema import (CONV, DENSE, LIMITS, MAXPOOL, OPTIMIZER, OPTIMIZERS, RUN,
+                                SCHEDULE, SCHEDULES, default_lr)
+from nncore.runs.spec import RunSpec
+
+# ------------------------------------------------------------------- link → spec
+def is_link(params: Mapping) -> bool:
+    """Whether the query parameters say anything about the setup."""
+    return any(key in ALL_KEYS for key in params)
+
+
+def _shown(value) -> str:
+    """An untrusted value, safe and short enough to quote in a note."""
+    text = "".join(ch for ch in str(value) if ch.isprintable() and ch not in "`\\$")
+    return f"`{text[:30]}{'…' if len(text) > 30 else ''}`"
+
+
+class _Reader:
+    """Reads one link, collecting a note for everything it had to correct."""
+
+    def __init__(self, params: Mapping):
+        self.notes: list[str] = []
+        self.raw: dict[str, str] = {}
+        for key, value in params.items():
+            if isinstance(value, (list, tuple)):        # a repeated key: the last one wins
+                value = value[-1] if value else ""
+            key, value = str(key), str(value)
+            if key in IGNORED_KEYS:
+                continue
+            if key not in ALL_KEYS:
+                self.notes.append(f"The link parameter {_shown(key)} is not one this app "
+                                  "knows; it was ignored.")
+                continue
+            limit = MAX_LAYERS_LENGTH if key == "layers" else MAX_VALUE_LENGTH
+            if len(value) > limit:
+                self.notes.append(f"The link's {key} value is too long ({len(value)} "
+                                  f"characters); the default was used.")
+                continue
+            self.raw[key] = value.strip()
+        self.used: set[str] = set()
+
+    def take(self, key):
+        self.used.add(key)
+        return self.raw.get(key)
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def number(self, key, kind, lo, hi, default, what=None):
+        """Parse ``key`` as int/float/bool in [lo, hi]; garbage gives ``default``."""
+        value = self.take(key)
+        if value is None:
+            return default
+        what = what or key
+        if kind is bool:
+            if value in ("1", "true", "yes", "on"):
+                return True
+            if value in ("0", "false", "no", "off"):
+                return False
+            self.note(f"{what} should be 1 or 0, not {_shown(value)}; the default was used.")
+            return default
+        number = _finite_number(value)
+        if number is None:
+            self.note(f"{what} should be a number, not {_shown(value)}; the default "
+                      f"({_default_text(default)}) was used.")
+            return default
+        if kind is int and number != int(number):
+            self.note(f"{what} should be a whole number, not {_shown(value)}; it was rounded.")
+            number = float(round(number))
+        if not lo <= number <= hi:
+            clamped = min(max(number, lo), hi)
+            self.note(f"{what} = {_shown(value)} is outside {_num(lo)} … {_num(hi)}; "
+                      f"{_num(kind(clamped))} was used.")
+            number = clamped
+        return kind(number)
+
+    def setting(self, key, setting, default, what=None, siblings=None):
+        """``number`` with the kind and bounds the schema declares for this setting."""
+        low, high = setting.bounds(siblings)
+        return self.number(key, setting.kind, low, high, default, what)
+
+    def choice(self, key, options, default, what=None, aliases=None):
+        value = self.take(key)
+        if value is None:
+            return default
+        value = (aliases or {}).get(value.lower(), value.lower())
+        if value in options:
+            return value
+        self.note(f"{what or key} {_shown(value)} is not one of {', '.join(options)}; "
+                  f"{default} was used.")
+        return default
+
+
+def _default_text(default):
+    return "none" if default is None else _num(default) if isinstance(default, (int, float)) else str(default)
+
+
+def spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
+    """The RunSpec a link describes, and a note for everything that had to be corrected.
+
+    Never raises: anything malformed falls back to the default ``RunSpec()`` values.
+    """
+    r = _Reader(params)
+    default = RunSpec()
+    d: dict = {}
+
+    # --- the data set
+    name = r.take("data")
+    if name is None:
+        d["data"] = dict(default.data)
+    elif name in DATASETS:
+        d["data"] = {"name": name}
+    else:
+        if name == UPLOAD:
+            r.note("The link was made with an uploaded data set, which a link cannot carry; "
+                   f"the default data set ({default.data['name']}) was used.")
+        else:
+            r.note(f"Unknown data set {_shown(name)} (expected one of {', '.join(DATASETS)}); "
+                   f"the default ({default.data['name']}) was used.")
+        d["data"] = dict(default.data)
+    info = DATASETS[d["data"]["name"]]
+    given = [key for key in DATA_KEYS.values() if key in r.raw]
+    if name is not None and name not in DATASETS and given:
+        r.note(f"The data parameters meant for that data set ({', '.join(given)}) were ignored.")
+        for key in given:
+            r.take(key)
+        given = []
+    for pname, key in DATA_KEYS.items():
+        if key not in given:
+            continue
+        spec = info.params.get(pname)
+        if spec is None:
+            r.take(key)
+            r.note(f"The data set {info.name} takes no {key} ({pname}); it was ignored.")
+        elif spec.default is None and r.raw[key].lower() in ("", "none"):
+            r.take(key)           # "none" is this parameter's own "off" (MNIST's limit)
+        else:
+            parsed = r.number(key, spec.type, spec.min, spec.max, spec.default)
+            if parsed is not None:
+                d["data"][pname] = parsed
+
+    # --- the layers
+    d["hidden"] = _layers(r, default)
+
+    # --- loss and output layer
+    d["loss"] = r.choice("loss", RUN["loss"].choices, default.loss, "The loss",
+                         aliases={v: k for k, v in LOSS_CODES.items()})
+    d["output_activation"] = r.choice("out", RUN["output_activation"].choices, None,
+                                      "The output activation")
+    d["output_init"] = r.choice("oinit", RUN["output_init"].choices, None,
+                                "The output initialisation")
+    d["separate_activations"] = r.setting("sep", RUN["separate_activations"],
+                                          default.separate_activations, "sep")
+
+    # --- optimizer
+    opt_name = r.choice("opt", tuple(OPTIMIZERS), default.optimizer["name"], "The optimizer")
+    optimizer = {"name": opt_name}
+    if "lr" not in r.raw:
+        optimizer["lr"] = default_lr(opt_name)
+    optimizer.update(_settings(r, f"the {opt_name} optimizer", OPTIMIZER_KEYS, OPTIMIZER,
+                               OPTIMIZERS[opt_name].settings, {"lr": default_lr(opt_name)}))
+    if optimizer.get("nesterov") and not optimizer.get("momentum"):
+        r.note("Nesterov momentum needs a momentum above 0; nesterov was switched off.")
+        optimizer.pop("nesterov")
+    if opt_name == "nesterov" and optimizer.get("momentum") == 0:
+        r.note("Nesterov momentum needs a momentum above 0; 0.9 was used.")
+        optimizer["momentum"] = 0.9
+    d["optimizer"] = dict(sorted(optimizer.items(), key=lambda kv: kv[0] != "name"))
+
+    # --- schedule
+    sched_name = r.choice("sched", tuple(SCHEDULES), "constant", "The schedule")
+    schedule = {"name": sched_name}
+    schedule.update(_settings(r, f"the {sched_name} schedule", SCHEDULE_KEYS, SCHEDULE,
+                              SCHEDULES[sched_name].settings, {}))
+    d["schedule"] = schedule
+
+    # --- training settings
+    d["l2"] = r.setting("l2", RUN["l2"], default.l2, "l2")
+    bs = r.raw.get("bs")
+    if bs is not None and bs.lower() in ("full", "none", "all"):
+        r.take("bs")
+        d["batch_size"] = None
+    else:
+        d["batch_size"] = r.setting("bs", RUN["batch_size"], default.batch_size,
+                                    "The batch size (bs)")
+    d["epochs"] = r.setting("ep", RUN["epochs"], default.epochs, "The epochs (ep)")
+    d["shuffle"] = r.setting("shuf", RUN["shuffle"], default.shuffle, "shuf")
+    d["seed"] = r.setting("seed", RUN["seed"], default.seed, "The seed")
+
+    try:
+        return RunSpec.from_dict(d), r.notes
+    except (ValueError, TypeError) as e:  # a combination no single check caught
+        return RunSpec(), r.notes + [f"The link's setup did not hold together ({e}); the "
+                                     "default setup was used."]
+
+
+def _finite_number(value: str) -> float | None:
+    """The number a link's text spells in ASCII (``12``, ``-0.5``, ``1e-3``), or None for
+    anything else: ``float`` alone would also take "١٢", "1_000", "inf" and "nan"."""
+    if not _NUMBER.match(value):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _clamped(r: _Reader, where: str, what: str, value: int, setting, layer=None) -> int:
+    """A layer's whole number pulled into the schema's bounds, with a note if it moved."""
+    lo, hi = setting.bounds(layer)
+    if not lo <= value <= hi:
+        fixed = min(max(value, lo), hi)
+        r.note(f"{where}: {value} {what} is outside {lo} … {hi}; {fixed} was used.")
+        return fixed
+    return value
+
+
+def _settings(r: _Reader, owner: str, keys: dict, schema: dict, applicable,
+              fallbacks: dict) -> dict:
+    """The settings of an optimizer or a schedule that the link gives: those that apply to
+    ``owner`` are read (clamped, or their fallback — the schema's default unless
+    ``fallbacks`` says otherwise — with a note); the rest are noted and dropped."""
+    found = {}
+    for setting, key in keys.items():
+        if key not in r.raw:
+            continue
+        if setting not in applicable:
+            r.take(key)
+            r.note(f"{key} does not apply to {owner}; it was ignored.")
+            continue
+        fallback = fallbacks.get(setting, schema[setting].default)
+        found[setting] = r.setting(key, schema[setting], fallback, what=key)
+    return found
+
+
+def _layers(r: _Reader, default: RunSpec) -> list[dict]:
+    value = r.take("layers")
+    if value is None:
+        return [h.to_dict() for h in default.hidden]
+    if value.lower() in ("", "none", "0"):
+        return []
+    layers = []
+    tokens = [t for t in value.split(",") if t.strip()]
+    if len(tokens) > LIMITS["max_hidden_layers"]:
+        r.note(f"The link asks for {len(tokens)} hidden layers; only the first "
+               f"{LIMITS['max_hidden_layers']} were kept (the limit).")
+        tokens = tokens[:LIMITS["max_hidden_layers"]]
+    seen_dense = False
+    for i, token in enumerate(tokens, 1):
+        where = f"Hidden layer {i}"
+        head, *options = token.strip().lower().split(":")
+        dense, conv, pool = _LAYER.match(head), _CONV.match(head), _POOL.match(head)
+        if not (dense or conv or pool):
+            r.note(f"{where} {_shown(token)} is not of the form 16relu, conv8x3relu or pool2; "
+                   "it was left out.")
+            continue
+        if (conv or pool) and seen_dense:
+            r.note(f"{where} {_shown(head)} comes after a dense layer; conv and pool layers "
+                   "must come first, so it was left out.")
+            continue
+        if pool:
+            size = _clamped(r, where, "pool size", int(pool.group(1)), MAXPOOL["pool"])
+            layer = {"kind": "maxpool", "pool": size}      # the other fields: LayerSpec's defaults
+        else:
+            m = dense or conv
+            activation = m.group(m.lastindex)
+            activations = DENSE["activation"].choices
+            if activation not in activations:
+                r.note(f"{where}: activation {_shown(activation)} is not one of "
+                       f"{', '.join(activations)}; {DENSE['activation'].default} was used.")
+                activation = DENSE["activation"].default
+            if dense:
+                seen_dense = True
+                layer = {"units": _clamped(r, where, "units", int(m.group(1)), DENSE["units"]),
+                         "activation": activation}
+            else:
+                layer = {"kind": "conv",
+                         "filters": _clamped(r, where, "filters", int(m.group(1)),
+                                             CONV["filters"]),
+                         "kernel": _clamped(r, where, "kernel", int(m.group(2)), CONV["kernel"]),
+                         "activation": activation}
+        for option in options:
+            _layer_option(r, where, layer, option)
+        layers.append(layer)
+    return layers
+
+
+def _layer_option(r: _Reader, where: str, layer: dict, option: str) -> None:
+    kind = layer.get("kind", "dense")
+    if option in DENSE["init"].choices and kind != "maxpool":
+        layer["init"] = option
+    elif option.startswith("d") and kind != "maxpool":
+        p = _finite_number(option[1:])
+        if p is None:
+            r.note(f"{where}: dropout {_shown(option)} is not a number; no dropout was used.")
+            return
+        low, high = DENSE["dropout"].bounds()
+        if not low <= p <= high:
+            r.note(f"{where}: dropout {_shown(option[1:])} is outside {_num(low)} … "
+                   f"{_num(high)}; {min(max(p, low), high)} was used.")
+            p = min(max(p, low), high)
+        layer["dropout"] = p
+    elif option.startswith("s") and _WHOLE.match(option[1:]) and kind != "dense":
+        stride = (MAXPOOL if kind == "maxpool" else CONV)["stride"]
+        layer["stride"] = _clamped(r, where, "stride", int(option[1:]), stride, layer)
+    elif option.startswith("p") and kind == "conv" and (_WHOLE.match(option[1:])
+                                                         or option[1:] in CONV["padding"].words):
+        padding = option[1:]
+        if padding == "same" and layer["kernel"] % 2 == 0:
+            r.note(f"{where}: padding same needs an odd kernel; no padding was used.")
+            return
+        layer["padding"] = padding if padding in CONV["padding"].words else _clamped(
+            r, where, "padding", int(padding), CONV["padding"], {"kernel": layer["kernel"]})
+    else:
+        r.note(f"{where}: {_shown(option)} is not a setting this layer takes (dropout d0.2, an "
+               f"initialisation such as he{', stride s2' if kind != 'dense' else ''}"
+               f"{', padding psame or p1' if kind == 'conv' else ''}); it was ignored.")

@@ -1,0 +1,69 @@
+"""The run's buttons: Start, Pause / Resume, Stop, and "continue training the current model".
+
+Their callbacks go through ``lab.runs``, the session's one run lifecycle, and leave what
+they have to say as a notice for the page (a callback runs before the page is drawn).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lab import datasets, runs, state
+from lab.models import model_fits
+from lab.page import notice
+from nncore.data import DataUnavailable
+from nncore.runs.schema import SpecError
+
+CONTINUE = "training_continue"      # toggle: train the current model further
+
+
+def _on_start():
+    try:
+        spec = state.get_spec()
+        dataset = datasets.current_dataset()
+    except (DataUnavailable, ValueError, OSError) as exc:
+        notice("error", f"The data could not be loaded: {exc}")
+        return
+    model = state.get_model() if st.session_state.get(CONTINUE) else None
+    if st.session_state.get(CONTINUE) and model is None:
+        notice("error", "There is no model to continue training: train or upload one first.")
+        return
+    reason = runs.start(spec, dataset, continue_model=model, preset=state.preset_name())
+    if reason:
+        notice("error", reason)
+
+
+def _on_stop():
+    if runs.stop():
+        notice("info", "Stopping: the run ends after the batch it is working on.")
+
+
+def on_use_rate(rate: float):
+    """Make ``rate`` the learning rate of the setup (the diverged run's suggestion)."""
+    spec = state.get_spec()
+    try:
+        state.set_spec(spec.replace(optimizer={**spec.optimizer, "lr": float(rate)}))
+        notice("success", f"The learning rate is now {rate:g}. Press Start to train again.")
+    except SpecError as exc:
+        notice("error", str(exc))
+
+
+def buttons(dataset, progress) -> None:
+    active = progress is not None and progress.active
+    model = state.get_model()
+    can_continue = model is not None and model_fits(model, dataset) is None
+    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.4])
+    c1.button("Start training", key="training_start", type="primary",
+              icon=":material/play_arrow:", on_click=_on_start,
+              help="One run at a time per session: while a run goes on, Start says so instead "
+                   "of starting another.")
+    paused = progress is not None and progress.state == "paused"
+    c2.button("Resume" if paused else "Pause", key="training_pause",
+              icon=":material/play_arrow:" if paused else ":material/pause:",
+              on_click=runs.pause_or_resume, disabled=not active)
+    c3.button("Stop", key="training_stop", icon=":material/stop:", on_click=_on_stop,
+              disabled=not active)
+    c4.toggle("Continue training the current model", key=CONTINUE,
+              disabled=not can_continue or active,
+              help="Train the current (trained or uploaded) model further with the "
+                   "hyper-parameters set on the Architecture page, instead of a new network.")

@@ -1,0 +1,31 @@
+"""One-line descriptions of a setup, as the sidebar and the pages show them."""
+
+from __future__ import annotations
+
+from lab.datasets import dataset_title, fell_back
+from nncore.runs.spec import LayerSpec, RunSpec
+
+
+def data_line(spec: RunSpec) -> str:
+    """"Two moons (n_samples 1000, noise 0.2, …)": the data set and its parameters."""
+    params = ", ".join(f"{k} {v}" for k, v in spec.data.items() if k != "name")
+    line = f"{dataset_title(spec.data['name'])}" + (f" ({params})" if params else "")
+    if fell_back(spec.data):
+        line += " — unavailable, the 8×8 digits stand in"
+    return line
+
+
+def network_line(spec: RunSpec, n_features: int | None = None, n_classes: int | None = None) -> str:
+    """"784-256-128-10 relu, adam lr 0.001, 10 epochs" (in / out while the sizes are unknown)."""
+    sizes = [str(n_features) if n_features else "in"]
+    sizes += [_layer_size(h) for h in spec.hidden]
+    sizes.append(str(spec.output_layer(n_classes)[0]) if n_classes else "out")
+    acts = "/".join(dict.fromkeys(h.activation for h in spec.hidden
+                                  if h.kind != "maxpool")) or "no hidden layer"
+    opt = spec.optimizer
+    return f"{'-'.join(sizes)} {acts}, {opt['name']} lr {opt.get('lr')}, {spec.epochs} epochs"
+
+
+def _layer_size(h: LayerSpec) -> str:
+    """"256" for a dense layer, "conv8" / "pool2" for the image layers a spec may start with."""
+    return {"conv": f"conv{h.filters}", "maxpool": f"pool{h.pool}"}.get(h.kind, str(h.units))
