@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -50,11 +49,13 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
+from . import shared_data
 from .threads import BackgroundTrainer, TrainerControl
 from ..training import History, TrainingDiverged
 
 REPORT_SECONDS = 0.2        # how often the child reports its batch losses
 WEIGHTS_WAIT_SECONDS = 5.0  # how long ``model_copy`` waits for the child's newest weights
+INLINE_BYTES = 1 << 20      # arrays up to this size travel pickled with the network
 
 
 def _context():
@@ -83,6 +84,7 @@ class ProcessControl(TrainerControl):
         self._running.set()
         self._weights_wanted = ctx.Event()
         self._pauses = ctx.Value("q", 0, lock=False)   # written by the parent alone
+        self._threads = ctx.Value("i", 0, lock=False)  # BLAS threads; 0: as the child found it
 
     def pause(self):
         # Count first: a child that sees the switch must see this pause's number too.
@@ -102,6 +104,14 @@ class ProcessControl(TrainerControl):
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.weights_lock = threading.Lock()
+
+    @property
+    def threads(self) -> int:
+        return self._threads.value
+
+    @threads.setter
+    def threads(self, n: int) -> None:
+        self._threads.value = int(n)
 
     def request_weights(self):
         self._weights_wanted.set()
@@ -123,12 +133,13 @@ class ProcessTrainer(BackgroundTrainer):
     to check that nothing is left behind.
     """
 
-    def __init__(self, network, X, y, *, validation=None, owner=None, meta=None, **fit_kwargs):
+    def __init__(self, network, X, y, *, validation=None, owner=None, alive=None, meta=None,
+                 **fit_kwargs):
         if "on_event" in fit_kwargs:
             raise TypeError("ProcessTrainer trains in another process, where an on_event "
                             "callback cannot run; use BackgroundTrainer for callbacks.")
-        super().__init__(network, X, y, validation=validation, owner=owner, meta=meta,
-                         **fit_kwargs)
+        super().__init__(network, X, y, validation=validation, owner=owner, alive=alive,
+                         meta=meta, **fit_kwargs)
         self._ctx = _context()
         self.control = ProcessControl(self._ctx)
         self._weights: list[np.ndarray] | None = None   # the child's newest, once sent
@@ -143,12 +154,21 @@ class ProcessTrainer(BackgroundTrainer):
         self.started_at = time.time()
         return self
 
+    def set_threads(self, n: int) -> None:
+        """The child uses at most ``n`` BLAS threads from its next batch on (a scheduler
+        gives each run its share of the cores: one each when more than one trains)."""
+        self.control.threads = n
+
     # ------------------------------------------------------------------ reading
     @property
     def data_blocks(self) -> tuple[tuple[str, str], ...]:
         """Where this run put its data for the child: ("shm", name) for a shared-memory
         block, ("file", path) for a temporary file. Each is removed as soon as the child
-        has mapped it, and at the latest when the run ends, whatever way it ends."""
+        has mapped it, and at the latest when the run ends, whatever way it ends.
+
+        Arrays that are already shared (``shared_data.share``: the server's data sets)
+        make no block of the run's own, and nor do small ones (they travel with the
+        network): the list is then empty."""
         return tuple(self._data_blocks)
 
     def model_copy(self):
@@ -184,15 +204,22 @@ class ProcessTrainer(BackgroundTrainer):
         blocks, conn, child_conn = [], None, None
         try:
             arrays = [self._X, self._y] + (list(self._validation) if self._validation else [])
+            tickets = []
             for array in arrays:        # one at a time: a failure releases those made so far
-                blocks.append(_SharedArray.create(np.asarray(array)))
-                self._data_blocks.append(blocks[-1].ticket[:2])
+                ticket = shared_data.ticket_of(array)
+                if ticket is None and np.asarray(array).nbytes <= INLINE_BYTES:
+                    ticket = ("inline", np.asarray(array))
+                if ticket is None:
+                    blocks.append(_SharedArray.create(np.asarray(array)))
+                    self._data_blocks.append(blocks[-1].ticket[:2])
+                    ticket = blocks[-1].ticket
+                tickets.append(ticket)
             conn, child_conn = self._ctx.Pipe(duplex=False)
             # The network goes as it is: start() pickles it, so the child trains an object
             # of its own, and this one stays as it was until the final weights come back.
             self.process = self._ctx.Process(
                 target=_train_in_child, name="nncore-training", daemon=True,
-                args=(child_conn, self.network, [b.ticket for b in blocks],
+                args=(child_conn, self.network, tickets,
                       self.control, self._fit_kwargs))
             try:
                 self.process.start()
@@ -222,7 +249,7 @@ class ProcessTrainer(BackgroundTrainer):
     def _read(self, conn, blocks) -> bool:
         """Handle messages until the "end" one (True) or the child's death (False)."""
         while True:
-            if self._owner_gone():
+            if self.owner_gone():
                 self.control.stop()
             try:
                 if not conn.poll(0.5):
@@ -280,17 +307,6 @@ def make_trainer(network, X, y, **kwargs) -> BackgroundTrainer:
 
 
 # ---------------------------------------------------------------------- data in shared memory
-SHM_DIR = "/dev/shm"   # where Linux keeps shared memory; containers often make it small
-
-
-def _shared_memory_has_room(nbytes: int) -> bool:
-    """Writing past the end of a too-small /dev/shm kills the process (SIGBUS) instead of
-    raising an error, so look first. Elsewhere (macOS, Windows) there is no such folder."""
-    if not os.path.isdir(SHM_DIR):
-        return True
-    return shutil.disk_usage(SHM_DIR).free >= 2 * nbytes   # room to spare for others
-
-
 class _SharedArray:
     """An array copied once to memory both processes can map: a shared-memory block,
     or a temporary file when shared memory is too small for it. The child maps it
@@ -308,7 +324,7 @@ class _SharedArray:
         array = np.ascontiguousarray(array)
         layout = (array.shape, array.dtype.str)
         with cls._creating:
-            if _shared_memory_has_room(array.nbytes):
+            if shared_data.shared_memory_has_room(array.nbytes):
                 block = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
                 shared = cls(lambda: (block.close(), block.unlink()), ("shm", block.name) + layout)
                 view = np.ndarray(array.shape, array.dtype, buffer=block.buf)
@@ -346,6 +362,8 @@ def _release(blocks):
 
 def _attach(ticket):
     """(the object to keep alive while the array is used, the array) in the child."""
+    if ticket[0] == "inline":
+        return None, ticket[1]
     kind, where, shape, dtype = ticket
     if kind == "file":
         array = np.load(where, mmap_mode="r")
@@ -355,6 +373,26 @@ def _attach(ticket):
 
 
 # ---------------------------------------------------------------------- the child
+class _BlasThreads:
+    """Keeps the child's BLAS at the number of threads its control says (0: untouched).
+    Looked at after every batch; threadpoolctl is asked only when the number changes."""
+
+    def __init__(self, control):
+        self._control, self._applied, self._limiter = control, 0, None
+
+    def follow(self):
+        wanted = self._control.threads
+        if wanted == self._applied or wanted <= 0:
+            return
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:        # without it, BLAS keeps its own number of threads
+            self._applied = wanted
+            return
+        self._limiter = threadpool_limits(limits=wanted, user_api="blas")
+        self._applied = wanted
+
+
 def _train_in_child(conn, network, tickets, control, fit_kwargs):
     """The child's whole life: map the data, train, report, send the final weights."""
     try:
@@ -368,6 +406,8 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
         return
     pending, last_batch = [], None
     last_report = last_epoch_report = time.perf_counter()
+    threads = _BlasThreads(control)
+    threads.follow()
 
     def send_losses():
         nonlocal pending, last_report
@@ -379,6 +419,7 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
     def report(event):
         nonlocal last_batch, last_epoch_report
         if event.kind == "batch_end":
+            threads.follow()
             pending.append(float(event.loss))
             last_batch = event
             if (time.perf_counter() - last_report >= REPORT_SECONDS
@@ -431,6 +472,10 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
         send_losses()
     conn.send(("end",) + end)
     conn.close()
+    del X, y, validation, arrays
     for holder, _ in attached:
         if isinstance(holder, shared_memory.SharedMemory):
-            holder.close()
+            try:
+                holder.close()
+            except BufferError:   # a view is still alive somewhere: the exit unmaps it
+                pass

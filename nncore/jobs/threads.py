@@ -11,7 +11,11 @@ run to stand still or to move on instead of guessing how long that takes.
 The worker stops by itself when its owner disappears: the UI passes an ``owner`` object
 (anything it keeps alive while the user's session lives); the worker holds only a weak
 reference to it, so when the session and its state are dropped, the run ends too
-(``SessionToken`` is a ready-made owner: keep one in the session's state).
+(``SessionToken`` is a ready-made owner: keep one in the session's state). An ``alive``
+function can say more: the app's says whether the visitor's browser tab is still there.
+
+A job may wait before it starts: a scheduler (``scheduler.py``) marks it ``queued`` and
+calls ``start()`` when a slot frees; ``when_done`` tells it when the job has ended.
 
 ``ProcessTrainer`` (``processes.py``), what the app uses, has the same interface and
 runs the training in a child process instead; it reuses this module's progress record.
@@ -43,7 +47,8 @@ class SessionToken:
 
 @dataclass
 class Progress:
-    state: str                      # idle | running | paused | finished | stopped | diverged | failed
+    state: str                      # idle | queued | running | paused
+                                    # | finished | stopped | cancelled | diverged | failed
     epoch: int = 0                  # epochs completed
     epochs: int = 0
     batch: int = 0                  # batch within the current epoch
@@ -66,7 +71,11 @@ class Progress:
 
     @property
     def active(self) -> bool:
-        return self.state in ("running", "paused")
+        """Queued, running or paused: not ended yet."""
+        return self.state in ("queued", "running", "paused")
+
+
+ENDED_BEFORE_START = "cancelled"    # a queued job that was dropped before it started
 
 
 class TrainerControl(TrainingControl):
@@ -95,21 +104,58 @@ class _Worker:
     """What every background job shares: one worker thread, a ``TrainingControl`` to stop
     it, a lock around its progress record, and the weak reference to its owner."""
 
-    def __init__(self, owner, progress):
+    def __init__(self, owner, progress, alive=None):
         self._owner = weakref.ref(owner) if owner is not None else None
+        self._alive = alive
         self.control = TrainingControl()
         self._lock = threading.Lock()
         self._progress = progress
         self._thread: threading.Thread | None = None
+        self._stop_reason: str | None = None
+        self._done_callbacks: list[Callable] = []
 
     def _launch(self, name: str):
-        if self._thread is not None:
-            raise RuntimeError("This job has already been started; make a new one.")
-        self._set(state="running")
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        with self._lock:
+            if self._thread is not None or self._progress.state not in ("idle", "queued"):
+                raise RuntimeError("This job has already been started or has ended; make a new one.")
+            self._progress.state = "running"
+            self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
 
-    def stop(self):
+    def _main(self):
+        try:
+            self._run()
+        finally:
+            self._finish()
+
+    def _finish(self):
+        for callback in self._done_callbacks:
+            callback(self)
+
+    def when_done(self, callback: Callable) -> None:
+        """Call ``callback(job)`` once the job has ended, whichever way (on its thread)."""
+        self._done_callbacks.append(callback)
+
+    def queue(self) -> None:
+        """Mark a job that has not started as waiting for its turn."""
+        with self._lock:
+            if self._progress.state == "idle":
+                self._progress.state = "queued"
+
+    def cancel(self, message: str) -> bool:
+        """End a job that is still waiting (never started); True if it was waiting."""
+        with self._lock:
+            if self._progress.state != "queued":
+                return False
+            self._progress.state, self._progress.message = ENDED_BEFORE_START, message
+        self._finish()
+        return True
+
+    def stop(self, reason: str | None = None):
+        """Stop after the batch in flight; ``reason`` is what the run's end will say
+        ("stopped: it reached the demo's time limit")."""
+        if reason is not None and self._stop_reason is None:
+            self._stop_reason = reason
         self.control.stop()
 
     def join(self, timeout: float | None = None) -> bool:
@@ -123,13 +169,25 @@ class _Worker:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _why_stopped(self) -> str:
+        if self._stop_reason is not None:
+            return self._stop_reason
+        return "stopped: its session ended" if self.owner_gone() else "stopped by the user"
+
+    def set_threads(self, n: int) -> None:
+        """How many BLAS threads the job may use (its share of the cores, from a
+        scheduler). A thread shares its process's BLAS with the rest: nothing to set."""
+
     def _set(self, **changes):
         with self._lock:
             for k, v in changes.items():
                 setattr(self._progress, k, v)
 
-    def _owner_gone(self) -> bool:
-        return self._owner is not None and self._owner() is None
+    def owner_gone(self) -> bool:
+        """The session that started the job has been dropped, or its tab has gone."""
+        if self._owner is not None and self._owner() is None:
+            return True
+        return self._alive is not None and not self._alive()
 
     def _run(self):
         raise NotImplementedError
@@ -147,14 +205,15 @@ class BackgroundTrainer(_Worker):
     on_event : optional extra callback on the worker thread (must not touch UI code).
     """
 
-    def __init__(self, network, X, y, *, validation=None, owner=None, on_event=None,
-                 meta: dict | None = None, **fit_kwargs):
+    def __init__(self, network, X, y, *, validation=None, owner=None, alive=None,
+                 on_event=None, meta: dict | None = None, **fit_kwargs):
         self.network = network
         self.meta = dict(meta or {})   # what the caller wants to remember about the run
         self._X, self._y, self._validation = X, y, validation
         self._fit_kwargs = fit_kwargs
         self._on_event = on_event
-        super().__init__(owner, Progress("idle", epochs=int(fit_kwargs.get("epochs", 10))))
+        super().__init__(owner, Progress("idle", epochs=int(fit_kwargs.get("epochs", 10))),
+                         alive=alive)
         self.control = TrainerControl()
         self._batch_loss: list[tuple[int, float]] = []
         self._stride = 1
@@ -211,14 +270,14 @@ class BackgroundTrainer(_Worker):
         calls, and calls while the run goes on, return None). Lets several readers (a
         page, a sidebar) agree on who hands the trained network on."""
         with self._lock:
-            if self._claimed or self._progress.state in ("idle", "running", "paused"):
+            if self._claimed or self._progress.state in ("idle", "queued", "running", "paused"):
                 return None
             self._claimed = True
         return self.progress()
 
     # ------------------------------------------------------------------ worker
     def _callback(self, event):
-        if self._owner_gone():
+        if self.owner_gone():
             self.control.stop()
         if event.kind == "batch_end":
             self._record_batches([float(event.loss)], event.epoch, event.batch, event.batches,
@@ -287,18 +346,19 @@ class BackgroundTrainer(_Worker):
         if state == "finished":
             stopped = self.control.stopped and history["stop_reason"] != "finished"
             changes["state"] = "stopped" if stopped else "finished"
-            changes["message"] = ("stopped: its session ended" if stopped and self._owner_gone()
-                                  else history["stop_reason"])
+            changes["message"] = (self._why_stopped() if stopped else history["stop_reason"])
             changes["eta_seconds"] = 0.0
         elif state == "diverged":
             changes["suggested_lr"] = suggested_lr
         self._set(**changes)
 
 
+
+
 # ---------------------------------------------------------------------- other long jobs
 @dataclass
 class TaskProgress:
-    state: str                      # idle | running | finished | stopped | failed
+    state: str                      # idle | queued | running | finished | stopped | cancelled | failed
     fraction: float = 0.0
     message: str | None = None      # what it is doing, or why it stopped / failed
     partial: Any = None             # the latest partial result the job reported
@@ -306,7 +366,7 @@ class TaskProgress:
 
     @property
     def active(self) -> bool:
-        return self.state == "running"
+        return self.state in ("queued", "running")
 
 
 class BackgroundTask(_Worker):
@@ -318,10 +378,10 @@ class BackgroundTask(_Worker):
     returns after a stop ends "stopped" with what it returned as its result.
     """
 
-    def __init__(self, fn: Callable, *, owner=None, meta: dict | None = None):
+    def __init__(self, fn: Callable, *, owner=None, alive=None, meta: dict | None = None):
         self._fn = fn
         self.meta = dict(meta or {})
-        super().__init__(owner, TaskProgress("idle"))
+        super().__init__(owner, TaskProgress("idle"), alive=alive)
 
     def start(self) -> "BackgroundTask":
         self._launch("nncore-task")
@@ -332,7 +392,7 @@ class BackgroundTask(_Worker):
             return TaskProgress(**self._progress.__dict__)
 
     def _report(self, fraction: float, message: str | None = None, partial=None):
-        if self._owner_gone():
+        if self.owner_gone():
             self.control.stop()
         changes = {"fraction": max(0.0, min(1.0, float(fraction)))}
         if message is not None:
@@ -345,9 +405,7 @@ class BackgroundTask(_Worker):
         try:
             result = self._fn(self._report, self.control)
             if self.control.stopped:
-                self._set(state="stopped", result=result,
-                          message="stopped: its session ended" if self._owner_gone()
-                          else "stopped by the user")
+                self._set(state="stopped", result=result, message=self._why_stopped())
             else:
                 self._set(state="finished", result=result, fraction=1.0, message=None)
         except Exception as exc:   # the UI shows the sentence; nothing escapes the thread

@@ -26,9 +26,17 @@ import pytest
 from nncore import Dense, Network
 from nncore.jobs.threads import BackgroundTask, BackgroundTrainer, SessionToken
 from nncore.jobs import processes as process_trainer
+from nncore.jobs import shared_data
 from nncore.jobs.processes import ProcessTrainer
 
 TIMEOUT = 20
+
+
+@pytest.fixture(autouse=True)
+def data_in_blocks(monkeypatch):
+    """These tests' arrays are small enough to travel with the network; make them go the
+    way a data set does (a block of the run's own, or the server's shared one)."""
+    monkeypatch.setattr(process_trainer, "INLINE_BYTES", 0)
 
 
 def _data(n=256, seed=0):
@@ -300,9 +308,9 @@ def _left_behind(trainer):
     left = []
     for kind, where in trainer.data_blocks:
         if kind == "shm":       # Linux shows shared memory as files; elsewhere, skip
-            if not Path(process_trainer.SHM_DIR).is_dir():
+            if not Path(shared_data.SHM_DIR).is_dir():
                 pytest.skip("no /dev/shm to look at on this system")
-            path = Path(process_trainer.SHM_DIR) / where.lstrip("/")
+            path = Path(shared_data.SHM_DIR) / where.lstrip("/")
         else:
             path = Path(where)
         if path.exists():
@@ -317,7 +325,7 @@ def test_process_run_is_bit_identical_to_the_thread_run(channel, monkeypatch, tm
     containers): none of that may change a single bit of the result, and the file is
     gone afterwards."""
     if channel == "temporary file":
-        monkeypatch.setattr(process_trainer, "_shared_memory_has_room", lambda nbytes: False)
+        monkeypatch.setattr(shared_data, "shared_memory_has_room", lambda nbytes: False)
         monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     X, y = _data(512)
     kwargs = dict(validation=(X[:64], y[:64]), epochs=4, batch_size=32, seed=3,
