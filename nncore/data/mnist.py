@@ -22,12 +22,9 @@ training images and the last 10,000 the standard test images, from every source 
 
 from __future__ import annotations
 
-import http.client
 import numbers
 import os
-import socket
 import tempfile
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,6 +324,8 @@ def _write_cache(path, X, y, n_train):
 
 def _download(info, cache_path, progress, timeout, tried):
     """Try each mirror, then OpenML. Return (X, y, n_train, source, where) or None."""
+    import http.client   # the network modules are imported only when a download starts
+
     for base_url in info.mirrors:
         try:
             with tempfile.TemporaryDirectory(prefix="nncore-") as tmp:
@@ -346,6 +345,8 @@ def _download(info, cache_path, progress, timeout, tried):
 
 
 def _fetch_idx_files(base_url, folder, progress, timeout):
+    import urllib.request
+
     chunk_size = 1 << 16
     for i, name in enumerate(IDX_FILES):
         url = f"{base_url}{name}.gz"
@@ -367,6 +368,8 @@ def _fetch_idx_files(base_url, folder, progress, timeout):
 
 
 def _fetch_openml(info, data_home, progress, timeout):
+    import socket
+
     # Imported here: it is slow to import and only this last-resort path needs it.
     from sklearn.datasets import fetch_openml
 

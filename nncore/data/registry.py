@@ -32,7 +32,6 @@ from dataclasses import dataclass, replace
 from typing import Callable, NamedTuple
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from . import toy2d
 from .dataset import DataUnavailable, Dataset
@@ -263,6 +262,8 @@ def _split_into_dataset(name, description, X, y, p, class_names, *, stratify=Tru
 
 
 def _digits(p, fallback_reason=None):
+    from sklearn.datasets import load_digits   # here: scikit-learn is slow to import
+
     digits = load_digits()
     # The pixels are ink counts 0..16 (each 8×8 pixel summed a 4×4 block of a 32×32
     # bitmap), so /16 maps them to [0, 1] like MNIST's /255.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 
 def train_val_test_split(X, y, *, val_fraction, test_fraction, seed, stratify=True):
@@ -14,9 +13,10 @@ def train_val_test_split(X, y, *, val_fraction, test_fraction, seed, stratify=Tr
     Both fractions are fractions of the *whole* data set: ``val_fraction=0.1,
     test_fraction=0.2`` gives 70 % / 10 % / 20 %. A fraction of 0 gives an empty part.
 
-    The test part is cut first, with scikit-learn's ``train_test_split(random_state=seed)``,
-    so with ``stratify=False`` it is exactly the split a tutorial calling
-    ``train_test_split(X, y, test_size=test_fraction, random_state=seed)`` made. The
+    The test part is cut first, as scikit-learn's ``train_test_split(random_state=seed)``
+    cuts it (``shuffled_split`` and ``stratified_split`` below draw the same random numbers
+    in the same order), so with ``stratify=False`` it is exactly the split a tutorial
+    calling ``train_test_split(X, y, test_size=test_fraction, random_state=seed)`` made. The
     validation part is then cut from what is left, with the same seed.
 
     ``stratify=True`` keeps each class's share the same in every part, which matters for
@@ -64,10 +64,65 @@ def _split_off(X, y, n_part, seed, stratify):
         return X, y, X[:0], y[:0]
     classes, counts = np.unique(y, return_counts=True)
     can_stratify = counts.min() >= 2 and min(n_part, len(y) - n_part) >= len(classes)
-    X_rest, X_part, y_rest, y_part = train_test_split(
-        X, y, test_size=n_part, random_state=seed, stratify=y if stratify and can_stratify else None
-    )
-    return X_rest, y_rest, X_part, y_part
+    if stratify and can_stratify:
+        rest, part = stratified_split(y, n_part, seed)
+    else:
+        rest, part = shuffled_split(len(y), n_part, seed)
+    return X[rest], y[rest], X[part], y[part]
+
+
+# scikit-learn's train_test_split, written out. It is here, rather than imported, because
+# importing scikit-learn (with SciPy and pandas) takes several times longer than a whole
+# command-line run of a small preset. Each function draws the same random numbers in the
+# same order as scikit-learn's ShuffleSplit / StratifiedShuffleSplit, so every split (and
+# every published figure measured on one) stays as it was; tests/engine/test_data.py
+# compares them with scikit-learn's on many sizes and seeds.
+
+
+def shuffled_split(n, n_part, seed):
+    """(rest, part) row indices: the first ``n_part`` of a seeded permutation of 0 … n−1
+    are the part, the others the rest (scikit-learn's ``ShuffleSplit``)."""
+    order = np.random.RandomState(seed).permutation(n)
+    return order[n_part:], order[:n_part]
+
+
+def stratified_split(y, n_part, seed):
+    """(rest, part) row indices, each class split in proportion to its size
+    (scikit-learn's ``StratifiedShuffleSplit``).
+
+    How many rows of each class go to each side is the most likely draw of n_part rows
+    without replacement (``_class_shares``); then each class's rows are shuffled and cut,
+    and finally each side is shuffled so that the classes are mixed.
+    """
+    _, y_class, counts = np.unique(y, return_inverse=True, return_counts=True)
+    rows_of_class = np.split(np.argsort(y_class, kind="stable"), np.cumsum(counts)[:-1])
+    rng = np.random.RandomState(seed)
+    n_rest = _class_shares(counts, len(y) - n_part, rng)
+    n_in_part = _class_shares(counts - n_rest, n_part, rng)
+    rest, part = [], []
+    for rows, r, p in zip(rows_of_class, n_rest, n_in_part):
+        rows = rows[rng.permutation(len(rows))]
+        rest.extend(rows[:r])
+        part.extend(rows[r:r + p])
+    return rng.permutation(rest), rng.permutation(part)
+
+
+def _class_shares(counts, n_draws, rng):
+    """How many of ``n_draws`` rows each class gets: its proportional share rounded down,
+    then one more for the classes with the largest remainders (ties broken at random)
+    until the shares add up to ``n_draws``."""
+    share = counts / counts.sum() * n_draws
+    taken = np.floor(share)
+    missing = int(n_draws - taken.sum())
+    remainder = share - taken
+    for value in np.sort(np.unique(remainder))[::-1]:
+        if missing <= 0:
+            break
+        (tied,) = np.where(remainder == value)
+        add = min(len(tied), missing)
+        taken[rng.choice(tied, size=add, replace=False)] += 1
+        missing -= add
+    return taken.astype(int)
 
 
 def _check_fraction(name, value):

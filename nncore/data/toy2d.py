@@ -11,7 +11,6 @@ one, so calling it does not disturb anyone else's random numbers.
 from __future__ import annotations
 
 import numpy as np
-from sklearn import datasets as sk_datasets
 
 
 def make_moons(n_samples=1000, noise=0.2, seed=0):
@@ -21,7 +20,9 @@ def make_moons(n_samples=1000, noise=0.2, seed=0):
     ``make_moons(1000, noise=0.2)`` without a seed; we pass ``random_state=seed`` so a run
     can be repeated.
     """
-    X, y = sk_datasets.make_moons(n_samples, noise=noise, random_state=seed)
+    from sklearn.datasets import make_moons   # here: scikit-learn is slow to import
+
+    X, y = make_moons(n_samples, noise=noise, random_state=seed)
     return X.astype(np.float32), y.astype(np.int64)
 
 
@@ -31,7 +32,9 @@ def make_circles(n_samples=1000, noise=0.1, seed=0):
 
     No straight line separates them, so a network without a hidden layer cannot do it.
     """
-    X, y = sk_datasets.make_circles(n_samples, noise=noise, factor=0.5, random_state=seed)
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(n_samples, noise=noise, factor=0.5, random_state=seed)
     return X.astype(np.float32), y.astype(np.int64)
 
 

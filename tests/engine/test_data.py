@@ -11,9 +11,12 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,6 +39,7 @@ from nncore.data import (
     train_val_test_split,
     write_idx,
 )
+from nncore.data import splits
 from nncore.data.mnist import IDX_FILES, KINDS
 
 # Read before the autouse fixture clears it for every other test.
@@ -535,6 +539,38 @@ def test_split_sizes_disjoint_and_complete():
     assert set.union(*ids) == set(X[:, 0])
     for Xp, yp in ((X_tr, y_tr), (X_va, y_va), (X_te, y_te)):  # rows keep their labels
         assert np.array_equal(y[Xp[:, 0] // 2], yp)
+
+
+@pytest.mark.parametrize("stratify", [False, True])
+def test_splits_are_scikit_learns_train_test_split_row_for_row(stratify):
+    """splits.py writes out train_test_split so as not to import scikit-learn: same seed,
+    same rows, in the same order — on random sizes, class counts and seeds, and on an
+    MNIST-sized set (60,000 uint8 labels, 6,000 held out)."""
+    rng = np.random.default_rng(7)
+    cases = [(rng.integers(0, rng.integers(1, 8), n), int(rng.integers(1, n)),
+              int(rng.integers(0, 2**32))) for n in rng.integers(4, 300, 150)]
+    cases.append((rng.integers(0, 10, 60_000).astype(np.uint8), 6_000, 0))
+    cases.append((np.repeat([0, 1, 2], [5, 7, 3]), 4, 12))          # ties in the shares
+    for y, n_part, seed in cases:
+        X = np.arange(len(y))
+        _, counts = np.unique(y, return_counts=True)
+        can = counts.min() >= 2 and min(n_part, len(y) - n_part) >= len(counts)
+        X_rest, y_rest, X_part, y_part = splits._split_off(X, y, n_part, seed, stratify)
+        expected = train_test_split(X, y, test_size=n_part, random_state=seed,
+                                    stratify=y if stratify and can else None)
+        for ours, theirs in zip((X_rest, X_part, y_rest, y_part), expected):
+            assert np.array_equal(ours, theirs), (len(y), n_part, seed)
+
+
+def test_importing_the_data_sets_does_not_import_scikit_learn():
+    """scikit-learn (with SciPy and pandas) is imported only by what uses it: the 8×8
+    digits, the toy 2-D sets, the OpenML download. The command line starts without it."""
+    code = ("import sys, nncore, nncore.data, nncore.runs.run, nncore.cli; "
+            "heavy = sorted(m for m in ('sklearn', 'scipy', 'pandas') if m in sys.modules); "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == ""
 
 
 def test_split_stratifies():
