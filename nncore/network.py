@@ -344,9 +344,14 @@ class Network:
         loss = self.compute_loss(a, Y)
         self.backward(self.loss.backward(a, Y))
         self.add_l2_gradients()
+        self.apply_gradients()
+        return loss, a
+
+    def apply_gradients(self) -> None:
+        """The optimizer's update of every parameter with its gradient, in place (the
+        last line of a training step; ``nncore.stepping`` calls it too)."""
         triples = self.parameters()
         self.optimizer.step([p for _, p, _ in triples], [g for _, _, g in triples])
-        return loss, a
 
     def add_l2_gradients(self) -> None:
         """Add the L2 penalty's gradient to every weight gradient after ``backward``:
