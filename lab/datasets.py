@@ -7,12 +7,16 @@ change what another sees. Two things come from the session instead, and never fr
 (a link must not name files): a local folder of MNIST IDX files typed on the Dataset page,
 and an uploaded data set (``data["name"] == UPLOAD``), kept in this session only.
 
+The server's data sets live in shared memory, once: every visitor's training process maps
+the same read-only pages (MNIST: 220 MB for the whole server, however many runs).
+
 MNIST that cannot be loaded comes back as the 8×8 digits with ``fallback_reason`` set, and
 the pages say so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -22,6 +26,7 @@ import streamlit as st
 from lab import state
 from lab.links import UPLOAD
 from nncore.data import DATASETS, DataUnavailable, Dataset, load_dataset, train_val_test_split
+from nncore.jobs import shared_data
 
 MNIST_DIRS = "mnist_dirs"        # dict kind -> local folder of IDX files (session only)
 UPLOADED = "uploaded_data"       # dict: X, y, class_names, image_shape, filename (session only)
@@ -33,16 +38,27 @@ _FALLBACKS: dict[str, bool] = {}
 _SHAPES: dict[str, tuple[int, int]] = {}
 
 
+ARRAYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+
+
 def _read_only(dataset: Dataset) -> Dataset:
-    for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+    for name in ARRAYS:
         getattr(dataset, name).flags.writeable = False
     return dataset
+
+
+def _held_once(dataset: Dataset) -> Dataset:
+    """The server's copy of a data set: every array moved into shared memory (read-only),
+    so that each visitor's training process maps these very pages instead of a copy of its
+    own (``nncore.jobs.shared_data``). The blocks go when the cache drops the data set."""
+    return dataclasses.replace(dataset, **{name: shared_data.share(getattr(dataset, name))
+                                           for name in ARRAYS})
 
 
 @st.cache_resource(show_spinner="Loading the data set…", max_entries=16)
 def _cached_dataset(key: str) -> Dataset:
     params = json.loads(key)
-    return _read_only(load_dataset(params.pop("name"), **params))
+    return _held_once(load_dataset(params.pop("name"), **params))
 
 
 def _data_key(data: dict) -> str:

@@ -1,32 +1,46 @@
-"""The one training-run lifecycle of a session: start, watch, steer, collect.
+"""The one training-run lifecycle of a session: start, wait, watch, steer, collect.
 
 A session has at most one run and one experiment at a time, whichever page started them:
 the Training page's Start, the Inference page's one-click default network and the
 Training page's experiments all go through ``start`` / ``start_task`` here, and all of them
 are refused with a sentence while another one is going (``busy``).
 
-    start(spec, dataset)      build the spec's network and train it in a child process
-                              (``nncore.jobs.processes.make_trainer``); returns None, or
-                              the sentence saying why it did not start
-    current()                 the session's run (running, paused or ended), or None
-    pause_or_resume(), stop() steer it
+    start(spec, dataset)      build the spec's network and hand it, as a training process
+                              (``nncore.jobs.processes.make_trainer``), to the server's
+                              scheduler: it trains now if a slot is free, else it waits its
+                              turn; returns None, or the sentence saying why it did not start
+    current()                 the session's run (queued, running, paused or ended), or None
+    waiting_panel(job)        where a queued run stands, about how long, and Cancel
+    pause_or_resume(), stop() steer it (stop cancels a run that is still waiting)
     collect()                 once it has ended: its network becomes the session's model
     live_model(...)           a copy of the weights of the run going on, kept per epoch
     sidebar(poll)             "Training: epoch 3/10 (running)", refreshed while it runs
 
-The run and its watcher thread touch no Streamlit API, so reruns, clicks and visits to
-other pages leave them alone; a page reads ``current().progress()`` whenever it draws.
-The workers hold only a weak reference to the session's ``SessionToken``: when the session
-is dropped, its run and experiment stop.
+The server is shared: one ``Scheduler`` per server process (``nncore.jobs.scheduler``)
+decides which runs of all its visitors train now, gives each its share of the cores and
+ends runs that pass the server's time limit. The run and its watcher thread touch no
+Streamlit API, so reruns, clicks and visits to other pages leave them alone; a page reads
+``current().progress()`` whenever it draws.
+
+When the visitor leaves, the run stops: the workers hold only a weak reference to the
+session's ``SessionToken`` (Streamlit drops a closed session's state about two minutes
+after its tab closed), and, sooner, they ask the session's ``Presence`` whether its tab is
+still connected (a tab that closes ends its run within ``Presence.GRACE_SECONDS`` plus a
+watchdog round) and whether the page has polled lately (``HEARTBEAT_SECONDS``: for a tab
+that is gone without saying so).
 """
 
 from __future__ import annotations
+
+import time
 
 import streamlit as st
 
 from lab import state
 from lab.models import model_fits
+from lab.summaries import duration, ordinal
 from nncore.jobs.processes import make_trainer
+from nncore.jobs.scheduler import LabBusy, default_scheduler
 from nncore.jobs.threads import BackgroundTask, BackgroundTrainer, SessionToken
 from nncore.optimizers import get_optimizer
 from nncore.runs.run import build_for
@@ -37,6 +51,7 @@ TRAINER = "trainer"        # the session's run: a ProcessTrainer (a BackgroundTr
                            # processes cannot start), or None
 TASK = "experiment"        # the session's experiment: a BackgroundTask, or None
 OWNER = "run_owner"        # SessionToken: the workers stop when it is dropped
+PRESENCE = "run_presence"  # Presence: is the visitor's tab still there?
 LIVE = "live_model"        # (trainer, epoch, network): the copy of a running network in use
 RESULT = "run_result"      # (trainer, final Progress) of the run collected last
 
@@ -48,9 +63,16 @@ POLL_SECONDS = 2.0
 
 
 def init() -> None:
-    """A new session has no run and no experiment yet."""
+    """A new session has no run and no experiment yet. (Called on every run of the frame,
+    which is also a sign of life from the visitor's tab.)"""
     st.session_state.setdefault(TRAINER, None)
     st.session_state.setdefault(TASK, None)
+    _presence().touch()
+
+
+def scheduler():
+    """The server's scheduler (one per server process, shared by every session)."""
+    return default_scheduler()
 
 
 def _owner() -> SessionToken:
@@ -59,7 +81,59 @@ def _owner() -> SessionToken:
     return st.session_state[OWNER]
 
 
+class Presence:
+    """Whether a session's visitor is still there, asked by the workers and the scheduler
+    from their own threads (so it holds the session's id, never the session).
+
+    Gone means: the tab's connection has been closed for GRACE_SECONDS (a connection that
+    drops on a busy server and comes back within that keeps its run), or the page has not
+    polled for HEARTBEAT_SECONDS while it should have (pages poll every few seconds while
+    a run is queued or going; a browser slows the timers of a hidden tab to once a
+    minute, so the heartbeat waits for two of those)."""
+
+    GRACE_SECONDS = 15.0
+    HEARTBEAT_SECONDS = 150.0
+
+    def __init__(self, session_id: str | None):
+        self.session_id = session_id
+        self.seen = time.monotonic()
+        self.disconnected_since: float | None = None
+
+    def touch(self) -> None:
+        self.seen = time.monotonic()
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.seen > self.HEARTBEAT_SECONDS:
+            return False
+        if _connected(self.session_id):
+            self.disconnected_since = None
+            return True
+        if self.disconnected_since is None:
+            self.disconnected_since = now
+        return now - self.disconnected_since < self.GRACE_SECONDS
+
+
+def _connected(session_id: str | None) -> bool:
+    """Whether Streamlit holds a live connection for this session (True where there is
+    no server to ask, as in the page tests)."""
+    from streamlit.runtime import Runtime
+    if session_id is None or not Runtime.exists():
+        return True
+    return Runtime.instance().is_active_session(session_id)
+
+
+def _presence() -> Presence:
+    presence = st.session_state.get(PRESENCE)
+    if not isinstance(presence, Presence):
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        ctx = get_script_run_ctx()
+        presence = st.session_state[PRESENCE] = Presence(ctx.session_id if ctx else None)
+    return presence
+
+
 def current() -> BackgroundTrainer | None:
+    _presence().touch()             # every page that polls a run asks for it
     trainer = st.session_state.get(TRAINER)
     return trainer if isinstance(trainer, BackgroundTrainer) else None
 
@@ -75,7 +149,11 @@ def active() -> bool:
 
 
 def busy() -> str | None:
-    """Why nothing else may start now (one run per session), or None."""
+    """Why nothing else may start now (one run queued or going per session), or None."""
+    trainer = current()
+    if trainer is not None and trainer.state == "queued":
+        return ("This session's run is already waiting for a free slot: cancel it before "
+                "starting another.")
     if active():
         return ("A training run is already in progress in this session: pause or stop it "
                 "before starting another.")
@@ -106,11 +184,18 @@ def start(spec, dataset, *, continue_model=None, purpose: str = "training",
     validation = (dataset.X_val, dataset.y_val) if dataset.n_val else None
     trainer = make_trainer(
         network, dataset.X_train, dataset.y_train, validation=validation, owner=_owner(),
+        alive=_presence(),
         meta={"spec": spec.to_dict(), "data": dict(spec.data), "purpose": purpose,
               "continued": continue_model is not None, "n_train": dataset.n_train},
         epochs=spec.epochs, batch_size=spec.batch_size, shuffle=spec.shuffle, seed=spec.seed,
         schedule=spec.schedule)
-    st.session_state[TRAINER] = trainer.start()
+    estimate = spec.estimate_seconds(dataset.n_train, dataset.n_features, dataset.n_classes,
+                                     dataset.image_shape)
+    try:
+        scheduler().submit(trainer, estimate_seconds=estimate)
+    except LabBusy as exc:
+        return str(exc)
+    st.session_state[TRAINER] = trainer
     st.session_state.pop(LIVE, None)
     return None
 
@@ -149,27 +234,61 @@ def pause_or_resume() -> None:
 
 
 def stop() -> bool:
-    """Ask the run to stop after its current batch; True if there was one to stop."""
+    """Ask the run to stop after its current batch, or take it out of the queue if it is
+    still waiting; True if there was one to stop."""
     trainer = current()
-    if trainer is not None and trainer.progress(batch_loss=False).active:
+    if trainer is None:
+        return False
+    if scheduler().cancel(trainer, "cancelled while it waited for a free slot"):
+        return True
+    if trainer.progress(batch_loss=False).active:
         trainer.stop()
         return True
     return False
 
 
-def start_task(job, meta: dict) -> str | None:
-    """Start an experiment ``job(report, control)`` on a worker thread; None, or why not."""
+def start_task(job, meta: dict, estimate_seconds: float | None = None) -> str | None:
+    """Start an experiment ``job(report, control)`` on a worker thread when the server has
+    a free slot for it (an experiment trains, so it queues like a run); None, or why not."""
     reason = busy()
     if reason:
         return reason
-    st.session_state[TASK] = BackgroundTask(job, owner=_owner(), meta=meta).start()
+    task = BackgroundTask(job, owner=_owner(), alive=_presence(), meta=meta)
+    try:
+        scheduler().submit(task, estimate_seconds=estimate_seconds)
+    except LabBusy as exc:
+        return str(exc)
+    st.session_state[TASK] = task
     return None
 
 
 def stop_task() -> None:
     task = current_task()
-    if task is not None:
+    if task is not None and not scheduler().cancel(task):
         task.stop()
+
+
+# ---------------------------------------------------------------- waiting for a slot
+def waiting_panel(job, what: str, key: str) -> bool:
+    """While ``job`` waits for a free slot: where it stands in the server's queue, about
+    how long until it starts, and a Cancel button (``key``). False when it does not wait."""
+    place = scheduler().place(job)
+    if place is None:
+        return False
+    running, _ = scheduler().counts()
+    wait = (f" About {duration(place.wait_seconds)} to wait." if place.wait_seconds is not None
+            else "")
+    left, right = st.columns([5, 1])
+    left.info(f"{what} is waiting for a free slot on this shared server: "
+              f"**{ordinal(place.position)} in line** of {place.waiting}, with {running} "
+              f"run{'s' if running != 1 else ''} training now.{wait} It starts by itself; "
+              "keep this tab open.", icon=":material/hourglass_top:")
+    right.button("Cancel", key=key, icon=":material/close:", on_click=_cancel, args=(job,))
+    return True
+
+
+def _cancel(job) -> None:
+    scheduler().cancel(job, "cancelled while it waited for a free slot")
 
 
 # ---------------------------------------------------------------- when a run ends
@@ -213,7 +332,10 @@ def live_model(trainer, epoch: int, refresh: bool = False):
 
 
 # ---------------------------------------------------------------- the sidebar's line
-def status_line(progress) -> str:
+def status_line(progress, place=None) -> str:
+    if place is not None:
+        return (f"**Training:** waiting for a free slot ({ordinal(place.position)} in line "
+                f"of {place.waiting})")
     return f"**Training:** epoch {progress.epoch}/{progress.epochs} ({progress.state})"
 
 
@@ -222,7 +344,7 @@ def _sidebar_body(was_active: bool) -> None:
     if trainer is None:
         return
     progress = trainer.progress(batch_loss=False)
-    st.markdown(status_line(progress))
+    st.markdown(status_line(progress, scheduler().place(trainer)))
     if was_active and not progress.active:
         collect()
         if _in_fragment_rerun():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from lab.datasets import dataset_title, fell_back
 from nncore.runs.spec import LayerSpec, RunSpec
 
@@ -29,3 +31,19 @@ def network_line(spec: RunSpec, n_features: int | None = None, n_classes: int | 
 def _layer_size(h: LayerSpec) -> str:
     """"256" for a dense layer, "conv8" / "pool2" for the image layers a spec may start with."""
     return {"conv": f"conv{h.filters}", "maxpool": f"pool{h.pool}"}.get(h.kind, str(h.units))
+
+
+def duration(seconds) -> str:
+    """"1:05" for 65 seconds, "1:02:03" past an hour, "–" when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

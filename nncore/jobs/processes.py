@@ -143,6 +143,7 @@ class ProcessTrainer(BackgroundTrainer):
         self._ctx = _context()
         self.control = ProcessControl(self._ctx)
         self._weights: list[np.ndarray] | None = None   # the child's newest, once sent
+        self._last_epoch: tuple[dict, list] | None = None   # (history, weights), last reported
         self._weights_version = 0
         self._weights_arrived = threading.Condition(self._lock)
         self.process = None
@@ -232,8 +233,7 @@ class ProcessTrainer(BackgroundTrainer):
                 child_conn.close()   # the child has its own copy of this end
             if not self._read(conn, blocks):
                 self.process.join(1)
-                self._record_end("failed", message="Training failed: the training process "
-                                 f"ended unexpectedly (exit code {self.process.exitcode}).")
+                self._record_death(self.process.exitcode)
         except Exception as exc:   # the UI shows the sentence; nothing escapes the thread
             self._record_end("failed", message=f"Training failed: {exc}")
         finally:
@@ -266,6 +266,7 @@ class ProcessTrainer(BackgroundTrainer):
                 self._record_batches(*body)
             elif kind == "epoch":
                 self._record_epoch(body[0])
+                self._last_epoch = (body[0], body[1])
             elif kind == "weights":
                 self._take_weights(body[0])
             elif kind == "held":
@@ -281,6 +282,24 @@ class ProcessTrainer(BackgroundTrainer):
                 with self._weights_arrived:
                     self._weights_arrived.notify_all()
                 return True
+
+    def _record_death(self, exitcode):
+        """The child died without its "end" message (killed, out of memory). The epochs it
+        reported are not lost: the network takes the weights of the last one, and the run
+        ends "stopped", which keeps them, as a stop would."""
+        what = f"the training process ended unexpectedly (exit code {exitcode})"
+        if self._last_epoch is None:
+            self._record_end("failed", message=f"Training failed: {what}, before it "
+                                               "completed an epoch.")
+            return
+        history, weights = self._last_epoch
+        epoch = len(history["epoch"])
+        with self.control.weights_lock:
+            self.network.set_weights(weights)
+            self.network.history = History(**{**history, "batch_loss": []})
+        self._record_end("stopped", history,
+                         message=f"stopped: {what}; the weights it had after epoch {epoch} "
+                                 "are kept")
 
     def _record_held_after(self, pause: int):
         """The child stands still for pause number ``pause``; a message about an earlier
@@ -431,9 +450,10 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
                 conn.send(("weights", network.get_weights()))
         elif event.kind == "epoch_end" and (time.perf_counter() - last_epoch_report
                                             >= REPORT_SECONDS):
-            # without the per-batch list, which the "batches" messages already carried
+            # without the per-batch list, which the "batches" messages already carried;
+            # with the epoch's weights, which the parent keeps in case this process dies
             conn.send(("epoch", {k: v for k, v in event.history.as_dict().items()
-                                 if k != "batch_loss"}))
+                                 if k != "batch_loss"}, network.get_weights()))
             last_epoch_report = time.perf_counter()
 
     held_for = None              # the pause the parent was last told the run stands still for

@@ -238,6 +238,29 @@ class RunSpec:
         per_sample = _work_per_sample(self, n_features, n_classes, image_shape)
         return float(self.epochs) * n_train * per_sample
 
+    # What a second of this machine's training buys (2 cores, measured with the presets):
+    # dense layers ~2e10 multiply-adds per second, conv layers (im2col and pooling copies
+    # around the products) ~2.5e9; a fixed cost per batch (Python, small products); and
+    # element-wise work per sample and layer, which is what a narrow network on many
+    # points (seed 002's clusters) spends its time on.
+    DENSE_WORK_PER_SECOND = 2e10
+    IMAGE_WORK_PER_SECOND = 2.5e9
+    SECONDS_PER_BATCH = 5e-5
+    SECONDS_PER_SAMPLE_LAYER = 7e-8
+
+    def estimate_seconds(self, n_train: int, n_features: int, n_classes: int,
+                         image_shape=None) -> float:
+        """A rough estimate of the run's training seconds, from its size alone: what a
+        queue needs to tell a waiting visitor how long the runs before theirs will take.
+        (A scheduler corrects it with what it measures; nothing else should rely on it.)"""
+        per_second = (self.IMAGE_WORK_PER_SECOND if _has_image_layers(self)
+                      else self.DENSE_WORK_PER_SECOND)
+        batches = self.epochs * math.ceil(n_train / (self.batch_size or n_train or 1))
+        layers = len(self.hidden) + 1
+        return (self.work(n_train, n_features, n_classes, image_shape) / per_second
+                + batches * self.SECONDS_PER_BATCH
+                + self.epochs * n_train * layers * self.SECONDS_PER_SAMPLE_LAYER)
+
     def check_limits(self, n_train: int, n_features: int, n_classes: int,
                      image_shape=None) -> None:
         """Raise RunTooLarge when the run is above the hosted demo's work limit."""

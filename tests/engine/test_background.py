@@ -414,20 +414,47 @@ def test_process_model_copy_while_paused_is_what_a_stop_then_keeps(monkeypatch):
             np.testing.assert_array_equal(a, b)
 
 
-def test_process_that_dies_is_reported_and_leaves_the_network_and_memory_alone():
-    X, y = _data()
+def test_process_that_dies_before_an_epoch_is_reported_and_leaves_the_network_alone():
+    X, y = _data(20_000)                  # 1,250 batches an epoch: the kill comes first
     net = _net()
     initial = [p.copy() for _, p, _ in net.parameters()]
     tr = ProcessTrainer(net, X, y, epochs=LONG, batch_size=16).start()
     assert wait_until(lambda: tr.progress().step >= 2)
+    tr.pause()                            # stand still, so that "no epoch yet" holds
+    assert wait_until(lambda: tr.progress().held)
+    assert tr.progress().epoch == 0
     tr.process.kill()
     assert tr.join(TIMEOUT)
     p = tr.progress()
     assert p.state == "failed" and "ended unexpectedly (exit code -9)" in p.message
+    assert "before it completed an epoch" in p.message
     for (_, w, _), w0 in zip(tr.network.parameters(), initial):
         np.testing.assert_array_equal(w, w0)
     assert len(tr.data_blocks) == 2
     assert _left_behind(tr) == [], "the data's shared memory must be released"
+
+
+def test_process_that_dies_keeps_the_weights_of_its_last_reported_epoch():
+    """A killed child's completed epochs are not lost: the network takes the weights the
+    child had after the last epoch it reported, which are exactly what training that many
+    epochs on a thread gives, and the run ends "stopped" (the app keeps a stopped run)."""
+    X, y = _data()
+    tr = ProcessTrainer(_net(), X, y, epochs=LONG, batch_size=16, seed=5).start()
+    assert wait_until(lambda: tr.progress().epoch >= 2)
+    tr.pause()
+    assert wait_until(lambda: tr.progress().held)
+    tr.process.kill()
+    assert tr.join(TIMEOUT)
+    p = tr.progress()
+    assert p.state == "stopped" and "ended unexpectedly (exit code -9)" in p.message
+    assert f"after epoch {p.epoch} are kept" in p.message and p.epoch >= 2
+    assert tr.claim_result() is not None
+    reference = _net()
+    reference.fit(X, y, epochs=p.epoch, batch_size=16, seed=5)
+    for a, b in zip(tr.network.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert tr.network.history.train_loss == reference.history.train_loss
+    assert _left_behind(tr) == []
 
 
 def test_process_runs_release_their_shared_memory():

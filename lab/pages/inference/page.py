@@ -32,8 +32,8 @@ def _pick_model():
     model = state.get_model()
     trainer = runs.current()
     progress = trainer.progress(batch_loss=False) if trainer is not None else None
-    if progress is None or not progress.active:
-        return model, False
+    if progress is None or progress.state not in ("running", "paused"):
+        return model, False         # no run, or one that still waits for a slot
     if model is not None and model is not trainer.network:
         live = st.toggle("Use the live weights of the run in progress", value=True,
                          key=USE_LIVE, help="Off: the last finished model.")

@@ -13,7 +13,7 @@ import streamlit as st
 
 from lab import datasets, runs, state
 from lab.models import model_info, read_model_file
-from lab.page import guarded, notice, show_error
+from lab.page import callback, guarded, notice, show_error
 from nncore.runs.presets import PRESETS
 
 DEFAULT_PRESET = "mnist-mlp"
@@ -24,6 +24,7 @@ POS = "inference_pos"                # position in the test-set walk (reset for 
 ANNOUNCED = "inference_announced"    # the trainer whose result the page has announced
 
 
+@callback
 def _start_default() -> None:
     spec = PRESETS[DEFAULT_PRESET].run_spec()
     try:
@@ -53,6 +54,9 @@ def progress(polling: bool) -> None:
     p = trainer.progress(batch_loss=False)
     if polling and not p.active:
         st.rerun()          # it just ended: the whole page redraws with the new model
+    if p.state == "queued" and runs.waiting_panel(trainer, "The default network",
+                                                  key="inference_cancel_wait"):
+        return
     if p.active:
         eta = f", about {p.eta_seconds:.0f} s left" if p.eta_seconds else ""
         st.progress(p.fraction, text=f"Training the default network on {_title(trainer)}: epoch "
@@ -68,6 +72,9 @@ def announce() -> None:
     if trainer.meta.get("purpose") != PURPOSE:
         return
     st.session_state[ANNOUNCED] = trainer
+    if p.state == "cancelled":
+        st.info(f"The default network was {p.message}.")
+        return
     if p.state != "finished":
         show_error(f"The default network's training ended early: {p.message}")
         return
@@ -81,6 +88,7 @@ def announce() -> None:
                f"{p.elapsed:.0f} s){scored}.{note}", icon="✅")
 
 
+@callback
 def _on_upload():
     uploaded = st.session_state.get(UPLOAD)
     if uploaded is None:
@@ -108,8 +116,10 @@ def model_sources(has_model: bool) -> None:
                   on_click=_start_default, icon="🚀")
     with right:
         st.markdown("**Upload a model**")
+        # No type= filter: Streamlit refuses another name with its own error box, where
+        # read_model_file refuses it with a sentence.
         st.file_uploader("A model saved by this app or `python -m nncore train --save` (.npz)",
-                         type=["npz"], key=UPLOAD, on_change=_on_upload)
+                         key=UPLOAD, on_change=_on_upload)
         msg = st.session_state.get(UPLOAD_MSG)
         if msg:
             (st.success if msg[0] == "success" else show_error)(msg[1])

@@ -34,8 +34,10 @@ def _on_start():
 
 
 def _on_stop():
+    queued = runs.current() is not None and runs.current().state == "queued"
     if runs.stop():
-        notice("info", "Stopping: the run ends after the batch it is working on.")
+        notice("info", "The run left the queue without training." if queued
+               else "Stopping: the run ends after the batch it is working on.")
 
 
 def on_use_rate(rate: float):
@@ -60,9 +62,10 @@ def buttons(dataset, progress) -> None:
     paused = progress is not None and progress.state == "paused"
     c2.button("Resume" if paused else "Pause", key="training_pause",
               icon=":material/play_arrow:" if paused else ":material/pause:",
-              on_click=runs.pause_or_resume, disabled=not active)
+              on_click=runs.pause_or_resume, disabled=not active or progress.state == "queued")
     c3.button("Stop", key="training_stop", icon=":material/stop:", on_click=_on_stop,
-              disabled=not active)
+              disabled=not active, help="Stops a run after its current batch (what it "
+              "learned is kept), or takes it out of the queue while it waits.")
     c4.toggle("Continue training the current model", key=CONTINUE,
               disabled=not can_continue or active,
               help="Train the current (trained or uploaded) model further with the "

@@ -56,7 +56,10 @@ def _start(kind: str):
     else:
         def job(report, control):
             return ex.sklearn_crosscheck(spec, dataset, report, control)
-    reason = runs.start_task(job, meta={"kind": kind, "spec": spec.to_dict()})
+    estimate = spec.estimate_seconds(dataset.n_train, dataset.n_features,
+                                     dataset.n_classes) * epochs / spec.epochs
+    reason = runs.start_task(job, meta={"kind": kind, "spec": spec.to_dict()},
+                             estimate_seconds=estimate)
     if reason:
         notice("error", reason)
 
@@ -72,12 +75,17 @@ def experiment_panel(polling: bool) -> None:
     kind = task.meta.get("kind")
     data = p.result if p.result is not None else p.partial
     label = "Learning-rate study" if kind == "study" else "scikit-learn cross-check"
+    if p.state == "queued" and runs.waiting_panel(task, f"The {label[0].lower()}{label[1:]}",
+                                                  key="experiment_cancel_wait"):
+        return
     if p.active:
         st.progress(p.fraction, text=f"{label}: {p.message or 'starting…'}")
     elif p.state == "failed":
         show_error(p.message or "The experiment failed.")
     elif p.state == "stopped":
         st.info(f"{label} {p.message}; showing what it had done.")
+    elif p.state == "cancelled":
+        st.info(f"The {label[0].lower()}{label[1:]} was {p.message}.")
     if not data:
         return
     sig = (id(task), p.state, round(p.fraction, 3))

@@ -8,7 +8,6 @@ behind it changed (``memo.cached``). ``outcome`` says what happened, once the ru
 
 from __future__ import annotations
 
-import math
 import statistics
 
 import streamlit as st
@@ -18,21 +17,12 @@ from lab.figures import training as figures
 from lab.page import guarded, show_error
 from lab.pages.training.controls import on_use_rate
 from lab.pages.training.memo import cached
-from lab.summaries import data_line, network_line
+from lab.summaries import data_line, duration, network_line
 from nncore.runs import experiments as ex
 from nncore.runs.spec import RunSpec
 
 POLL = runs.POLL_SECONDS            # progress bar and figures
 CHART_SECONDS = 6.0                 # charts: redrawn less often, they cost more
-
-
-def duration(seconds) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _progress_text(p) -> str:
@@ -70,6 +60,8 @@ def live_status(dataset, polling: bool) -> None:
     p = trainer.progress(batch_loss=False)
     if polling and not p.active:
         st.rerun()      # the run just ended: redraw the whole page once, with its result
+    if p.state == "queued" and runs.waiting_panel(trainer, "Your run", key="training_cancel_wait"):
+        return
     st.progress(p.fraction, text=_progress_text(p))
     h = p.history
     c1, c2, c3, c4, c5 = st.columns(5)
@@ -95,6 +87,8 @@ def live_charts(dataset) -> None:
     if trainer is None:
         return
     p = trainer.progress()
+    if p.state in ("queued", "cancelled"):
+        return
     h = p.history
     key = id(trainer)
     left, right = st.columns(2)
@@ -155,5 +149,8 @@ def outcome(dataset) -> None:
         if p.suggested_lr:
             st.button(f"Use learning rate {p.suggested_lr:g}", key="training_use_suggested",
                       on_click=on_use_rate, args=(p.suggested_lr,), icon=":material/healing:")
+    elif p.state == "cancelled":
+        st.info(f"The run was {p.message or 'cancelled'}; nothing was trained.",
+                icon=":material/cancel:")
     elif p.state == "failed":
         show_error(p.message or "Training failed.")
