@@ -153,6 +153,14 @@ LIMITS = {
     # epochs × training samples × parameters: 5e11 is about 40 MNIST epochs of the
     # 784-256-128-10 default, roughly half an hour on two cores.
     "max_work": 5e11,
+    # A network's size on its own, whatever the data (a model file has no data to weigh it
+    # by): 8e6 parameters is above every dense network the layer bounds allow (six layers
+    # of 1024 on 1024 inputs: 6.3e6), and 5e7 multiply-adds per sample is ten times a
+    # 32-64-filter CNN on MNIST — one test-set pass of it, 5e11, is the whole-run limit.
+    "max_parameters": 8_000_000,
+    "max_sample_work": 5e7,
+    # Inputs per sample: the widest data set a visitor can bring (an upload, a model file).
+    "max_features": 1024,
 }
 
 RUN = {

@@ -261,9 +261,28 @@ class RunSpec:
                 + batches * self.SECONDS_PER_BATCH
                 + self.epochs * n_train * layers * self.SECONDS_PER_SAMPLE_LAYER)
 
+    def check_size(self, n_features: int, n_classes: int, image_shape=None) -> None:
+        """Raise RunTooLarge when the network alone is above the hosted demo's limits — its
+        parameters, its multiply-adds per sample — whatever the data: check this before
+        building it (``LIMITS["max_parameters"]``, ``LIMITS["max_sample_work"]``)."""
+        params = count_parameters(self, n_features, n_classes, image_shape)
+        if params > LIMITS["max_parameters"]:
+            raise RunTooLarge(
+                "hidden", f"This network is too large for the shared demo: {params:,} "
+                f"parameters, above the limit of {LIMITS['max_parameters']:,}. Use fewer or "
+                "smaller layers (a pooling layer before the first dense layer, say).")
+        per_sample = _work_per_sample(self, n_features, n_classes, image_shape)
+        if per_sample > LIMITS["max_sample_work"]:
+            raise RunTooLarge(
+                "hidden", f"This network is too large for the shared demo: {per_sample:,} "
+                f"multiply-adds per sample, above the limit of {LIMITS['max_sample_work']:.0e}. "
+                "Use fewer filters, smaller kernels, or a pooling layer earlier.")
+
     def check_limits(self, n_train: int, n_features: int, n_classes: int,
                      image_shape=None) -> None:
-        """Raise RunTooLarge when the run is above the hosted demo's work limit."""
+        """Raise RunTooLarge when the network (``check_size``) or the run as a whole is
+        above the hosted demo's limits."""
+        self.check_size(n_features, n_classes, image_shape)
         work = self.work(n_train, n_features, n_classes, image_shape)
         if work > LIMITS["max_work"]:
             per_sample = _work_per_sample(self, n_features, n_classes, image_shape)

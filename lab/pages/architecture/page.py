@@ -243,7 +243,8 @@ def _training(spec) -> None:
 def _network(spec, ds, optimizer_shown: str) -> None:
     """The limits, the summary table, the diagram and the equations of the built network."""
     image_layers = any(h.kind != "dense" for h in spec.hidden)
-    try:
+    try:   # the size first: a link must not make the server build a network it refuses
+        spec.check_size(ds.n_features, ds.n_classes, image_shape=ds.image_shape)
         network = build_network(spec, ds.n_features, ds.n_classes, image_shape=ds.image_shape)
     except ValueError as e:
         show_error(f"This network cannot be built: {e}")
