@@ -2,8 +2,15 @@
 
 A page file defines ``render()`` and ends with ``run_page(render)``. Anything a page does
 not expect becomes one sentence on the page, and its traceback goes to the server log, so
-no visitor ever sees a stack trace or Streamlit's generic error box. A fragment, which
-reruns on its own without its page, wears the same guard (``@guarded``).
+no visitor ever sees a stack trace or Streamlit's generic error box. Three things run code
+for a page, and each wears the guard:
+
+- the page itself: ``run_page(render)``;
+- a fragment, which reruns on its own without its page: ``@guarded``;
+- a widget's callback (``on_click``, ``on_change``), which Streamlit runs *before* the
+  script, outside ``render`` and outside any fragment, so a page's guard cannot catch it:
+  ``@callback``. Its sentence waits in the session and ``run_page`` shows it at the top of
+  the page that is drawn next.
 
 ``st.stop()`` and ``st.rerun()`` pass through: they are not errors (Streamlit raises them
 as BaseExceptions).
@@ -22,11 +29,19 @@ import streamlit as st
 
 _LOG = logging.getLogger("lab")
 NOTICE = "page_notice"          # (kind, sentence) left by a callback, shown once
+FAILED = "page_failed"          # the sentence about a callback that failed, shown once
 
 
 def show_error(message: str) -> None:
     """Errors reach the page as a sentence, never as a stack trace."""
     st.error(message, icon="⚠️")
+
+
+def _sorry(exc: Exception) -> str:
+    # The exception's own text may hold the server's paths or a visitor's input: the log
+    # has it, the page gets its kind only.
+    return (f"Something went wrong on this page ({type(exc).__name__}); it was logged for the "
+            "developers. Your setup is kept: try again, or take another step.")
 
 
 def guarded(fn):
@@ -37,7 +52,20 @@ def guarded(fn):
             return fn(*args, **kwargs)
         except Exception as exc:
             _LOG.exception("Unexpected error in %s", fn.__qualname__)
-            show_error(f"Something went wrong on this page: {exc}")
+            show_error(_sorry(exc))
+    return wrapper
+
+
+def callback(fn):
+    """A widget's callback, guarded: an unexpected error leaves a sentence for the next
+    page drawn (``run_page`` shows it) and its traceback in the server log."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            _LOG.exception("Unexpected error in the callback %s", fn.__qualname__)
+            st.session_state[FAILED] = _sorry(exc)
     return wrapper
 
 
@@ -48,6 +76,9 @@ def run_page(render) -> None:
     from lab import runs, state
     state.init()
     runs.init()
+    failed = st.session_state.pop(FAILED, None)
+    if failed:
+        show_error(failed)
     guarded(render)()
 
 

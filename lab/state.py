@@ -19,6 +19,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lab import links
+from lab.page import callback
 from nncore.runs.presets import get_preset
 from nncore.runs.spec import RunSpec
 
@@ -92,6 +93,7 @@ def link_notes() -> list[str]:
     return st.session_state.get(NOTES) or []
 
 
+@callback
 def dismiss_link_notes() -> None:
     st.session_state[NOTES] = []
 

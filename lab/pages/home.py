@@ -3,12 +3,13 @@
 import streamlit as st
 
 from lab import pages, state
-from lab.page import run_page
+from lab.page import callback, run_page
 from nncore.runs.presets import PRESETS
 
 LOADED = "home_loaded"          # the preset a Load button just loaded, shown once
 
 
+@callback
 def _load(name: str) -> None:
     state.load_preset(name)
     st.session_state[LOADED] = name

@@ -1,7 +1,8 @@
 """What the Architecture page's widgets do: each callback makes a new RunSpec from the
 current one and the widget's value, and makes it the setup — or refuses, with the reason.
 
-Every change goes through ``apply``: the setup as a dict is changed by ``mutate``, checked
+Each callback wears ``lab.page.callback``: Streamlit runs callbacks before the page, where
+the page's own error guard cannot reach. Every change goes through ``apply``: the setup as a dict is changed by ``mutate``, checked
 once by ``RunSpec.from_dict`` (the schema's bounds), and refused if it would newly go
 above the hosted demo's work limit.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lab import datasets, state
+from lab.page import callback
 from nncore.data import DataUnavailable
 from nncore.runs.schema import LIMITS, NEW_LAYER, SCHEDULE, SpecError, default_lr
 from nncore.runs.spec import RunSpec
@@ -53,6 +55,7 @@ def apply(mutate) -> None:
     state.set_spec(spec)
 
 
+@callback
 def layer(i, field):
     def mutate(d):
         value = st.session_state[f"arch_{field}_{i}"]
@@ -71,6 +74,7 @@ def new_layer(kind: str, activation: str = "relu") -> dict:
     return layer
 
 
+@callback
 def kind(i):
     def mutate(d):
         old = d["hidden"][i]
@@ -78,6 +82,7 @@ def kind(i):
     apply(mutate)
 
 
+@callback
 def move(i, step):
     def mutate(d):
         h = d["hidden"]
@@ -87,10 +92,12 @@ def move(i, step):
     apply(mutate)
 
 
+@callback
 def remove(i):
     apply(lambda d: d["hidden"].pop(i))
 
 
+@callback
 def add(kind="dense"):
     def mutate(d):
         if len(d["hidden"]) >= LIMITS["max_hidden_layers"]:
@@ -107,6 +114,7 @@ def add(kind="dense"):
     apply(mutate)
 
 
+@callback
 def reset():
     def mutate(d):
         data = d["data"]
@@ -116,12 +124,14 @@ def reset():
     apply(mutate)
 
 
+@callback
 def setting(field, key, convert=lambda v: v):
     def mutate(d):
         d[field] = convert(st.session_state[key])
     apply(mutate)
 
 
+@callback
 def optimizer():
     def mutate(d):
         name = st.session_state["arch_opt"]
@@ -142,6 +152,7 @@ def optimizer():
     apply(mutate)
 
 
+@callback
 def schedule():
     def mutate(d):
         name = st.session_state["arch_sched"]
@@ -157,16 +168,19 @@ def schedule():
     apply(mutate)
 
 
+@callback
 def batch():
     def mutate(d):
         d["batch_size"] = None if st.session_state["arch_full"] else int(st.session_state["arch_bs"])
     apply(mutate)
 
 
+@callback
 def load(name):
     state.load_preset(name)
     st.session_state.pop(ERROR, None)
 
 
+@callback
 def fix_loss():
     apply(lambda d: d.update(loss="softmax_cross_entropy", output_activation=None))

@@ -9,6 +9,7 @@ import streamlit as st
 from lab import datasets, state
 from lab.figures import inference as figures
 from lab.models import ModelInfo, browse_order, explain, predict_all
+from lab.page import callback
 from lab.pages.inference.answer import activations, answer, inside
 from lab.pages.inference.sources import POS
 from nncore.data import DATASETS
@@ -56,8 +57,10 @@ def _predictions(model, ds) -> np.ndarray:
     return pred
 
 
-def _step(delta: int):
-    st.session_state[POS] = st.session_state.get(POS, 0) + delta
+@callback
+def _step(delta: int | None):
+    """Walk ``delta`` images on (None: back to the first, when the filter changes)."""
+    st.session_state[POS] = 0 if delta is None else st.session_state.get(POS, 0) + delta
 
 
 def browse_view(model, info: ModelInfo):
@@ -75,8 +78,7 @@ def browse_view(model, info: ModelInfo):
     c1, c2, c3, c4 = st.columns([1, 1, 2, 3], vertical_alignment="center")
     c1.button("Previous", key="inference_prev", on_click=_step, args=(-1,), icon="⬅️")
     c2.button("Next", key="inference_next", on_click=_step, args=(1,), icon="➡️")
-    only_wrong = c3.toggle("Only the mistakes", key=MISTAKES,
-                           on_change=lambda: st.session_state.__setitem__(POS, 0))
+    only_wrong = c3.toggle("Only the mistakes", key=MISTAKES, on_change=_step, args=(None,))
     if only_wrong:
         order = order[pred[order] != y[order]]
         if not len(order):
