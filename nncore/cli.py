@@ -4,6 +4,8 @@
     python -m nncore train --data mnist --hidden 256,128 --activation relu --optimizer adam \\
                            --lr 0.001 --batch-size 128 --epochs 10 --seed 0
     python -m nncore evaluate MODEL.npz [--json]
+    python -m nncore export (--preset NAME | --link URL | --model MODEL.npz) [--out FILE.py]
+                            [--notebook FILE.ipynb] [--epochs N] [--limit N]
     python -m nncore presets
 
 With ``--json`` the last line printed is one JSON object with at least ``preset``,
@@ -63,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="evaluate a saved model on the data it was trained on")
     e.add_argument("model")
     e.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("export", help="write a run as one NumPy script (and a notebook)")
+    source = x.add_mutually_exclusive_group(required=True)
+    source.add_argument("--preset", choices=sorted(PRESETS), help="a seed experiment or the default")
+    source.add_argument("--link", help="a share link of the app (or just its ?query)")
+    source.add_argument("--model", help="a saved model (.npz): the script trains it further, "
+                        "starting from its weights")
+    x.add_argument("--out", help="the .py file to write (without it the script is printed)")
+    x.add_argument("--notebook", help="also write the run as a Jupyter notebook (.ipynb)")
+    x.add_argument("--epochs", type=int)
+    x.add_argument("--limit", type=int, help="train on at most this many MNIST digits")
 
     sub.add_parser("presets", help="list the presets")
     return p
@@ -155,6 +168,73 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    """Write the run as a script (``nncore.export``): everything is made first, so a run the
+    exporter cannot express is refused before any file is written."""
+    from pathlib import Path
+
+    from .export import export_model, export_spec
+
+    filename = Path(args.out).name if args.out else "run.py"
+    if args.model:
+        network = load(args.model)
+        spec = network.metadata.get("spec")
+        if isinstance(spec, dict):
+            network.metadata["spec"] = _overridden(RunSpec.from_dict(spec), args).to_dict()
+        exported = export_model(network, args.model, filename=filename)
+    else:
+        if args.link:
+            spec, title = _spec_from_link(args.link), None
+        else:
+            spec, title = get_preset(args.preset).run_spec(), get_preset(args.preset).title
+        exported = export_spec(_overridden(spec, args), title, filename=filename)
+    files = {args.out: exported.script} if args.out else {}
+    if args.notebook:
+        files[args.notebook] = exported.notebook()
+    for path in files:
+        if not Path(path).resolve().parent.is_dir():
+            raise ValueError(f"{Path(path).parent} is not a folder: nothing was written.")
+    if not args.out:
+        print(exported.script, end="")
+    for path, text in files.items():
+        Path(path).write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(text.splitlines())} lines)", file=sys.stderr)
+    return 0
+
+
+def _overridden(spec: RunSpec, args) -> RunSpec:
+    """The spec with ``--epochs`` and ``--limit`` on top (checked, as every spec is)."""
+    if args.epochs is not None:
+        spec = spec.replace(epochs=args.epochs)
+    if args.limit is not None:
+        spec = spec.replace(data={**spec.data, "limit": args.limit})
+    return spec
+
+
+def _spec_from_link(url: str) -> RunSpec:
+    """The setup a share link describes, read by the app's own link reader so that a link
+    means the same here as in the app. That reader lives with the app (``lab.links``, which
+    needs no Streamlit) and the engine does not depend on the app, so it is imported here,
+    for this option only: without the app beside nncore, --link says so."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        from lab.links import is_link, spec_from_params
+    except ImportError:
+        raise ValueError("--link reads a link with the app's link reader (the lab package), "
+                         "which is not installed beside nncore here; use --preset or "
+                         "--model.") from None
+    query = urlsplit(url).query or url.lstrip("?")
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    if not is_link(params):
+        raise ValueError(f"The link {url!r} describes no setup (no data, layers or training "
+                         "settings in its query).")
+    spec, notes = spec_from_params(params)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return spec
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -164,6 +244,8 @@ def main(argv=None) -> int:
             return 0
         if args.command == "train":
             return _train(args)
+        if args.command == "export":
+            return _export(args)
         return _evaluate(args)
     except (ValueError, DataUnavailable, ModelFileError, TrainingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
