@@ -41,7 +41,9 @@ __all__ = [
     "prepare_for_model",
     "INK_LEVEL",
     "MIN_INK",
+    "MAX_INK",
     "MIN_EXTENT",
+    "MAX_PIXELS",
 ]
 
 #: A pixel counts as ink (for the crop and for the emptiness rule) when its grey level
@@ -56,6 +58,18 @@ INK_LEVEL = 0.01
 #: pixel counts 1 and a half-grey edge pixel 0.5) must be at least this fraction of
 #: the canvas area. 0.001 is 0.1 % of the pixels, about 78 white pixels on 280×280.
 MIN_INK = 0.001
+
+#: Default emptiness rule, part 3: the ink mass must be at most this fraction of the
+#: canvas area. The most ink-heavy MNIST test digit covers 64 % of the square around it
+#: (the 99.9th percentile 58 %), and drawings with the thickest pen about 30 % of the
+#: canvas; a canvas inked beyond 75 % holds no digit shape however it was drawn — it is
+#: full, or drawn black on white — and gets no answer either.
+MAX_INK = 0.75
+
+#: The largest image the pipeline prepares (the app's canvas is 280×280 = 78,400 pixels).
+#: Converting works in float64, 8 bytes per pixel and channel: an 8000×8000 RGBA array
+#: would take 2 GB, so larger images are refused before any conversion.
+MAX_PIXELS = 1024 * 1024
 
 #: Default emptiness rule, part 2: the longer side of the ink's bounding box must be
 #: at least this fraction of the canvas's longer side (28 px on a 280-px canvas).
@@ -98,10 +112,15 @@ def to_grayscale(image) -> np.ndarray:
            exactly how much white ink each pixel shows over a black page.
 
     Raises
-        ValueError: for an empty array, an unsupported shape or dtype, or float
-        values outside ``[0, 1]`` (or not finite).
+        ValueError: for an empty array, one of more than ``MAX_PIXELS`` pixels, an
+        unsupported shape or dtype, or float values outside ``[0, 1]`` (or not finite).
     """
     arr = np.asarray(image)
+    if arr.ndim >= 2 and arr.shape[0] * arr.shape[1] > MAX_PIXELS:
+        raise ValueError(
+            f"expected an image of at most {MAX_PIXELS:,} pixels; got "
+            f"{arr.shape[0]}×{arr.shape[1]} (the canvas is 280×280)"
+        )
     if arr.dtype == np.uint8:
         scaled = arr.astype(np.float64) / 255.0
     elif arr.dtype == np.bool_:
@@ -266,30 +285,33 @@ def resize_area(img, out_h: int, out_w: int) -> np.ndarray:
 # ------------------------------------------------------------------------- pipeline
 
 
-def _validate_rule(min_ink: float, min_extent: float) -> None:
-    for name, value in (("min_ink", min_ink), ("min_extent", min_extent)):
+def _validate_rule(min_ink: float, min_extent: float, max_ink: float = MAX_INK) -> None:
+    for name, value in (("min_ink", min_ink), ("min_extent", min_extent), ("max_ink", max_ink)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}")
         if not 0.0 <= float(value) <= 1.0:
             raise ValueError(f"{name} must be a fraction in [0, 1]; got {value!r}")
 
 
-def _crop_ink(image, min_ink: float, min_extent: float) -> np.ndarray | None:
+def _crop_ink(image, min_ink: float, min_extent: float,
+              max_ink: float = MAX_INK) -> np.ndarray | None:
     """Grey-scale the canvas, apply the emptiness rule, and crop to the ink.
 
-    The rule (both must hold, otherwise ``None``):
+    The rule (all must hold, otherwise ``None``):
 
     * enough ink: ``sum(grey levels) >= min_ink · H · W`` — rules out an empty canvas
       and a few stray pixels;
+    * not too much: ``sum(grey levels) <= max_ink · H · W`` — rules out a full canvas
+      (or one drawn black on white), which has no digit shape to read;
     * real extent: the longer side of the ink's bounding box (pixels > ``INK_LEVEL``)
       is ``>= min_extent · max(H, W)`` — rules out a dot, however heavy, and lets a
       thin line through as long as it is long enough.
     """
-    _validate_rule(min_ink, min_extent)
+    _validate_rule(min_ink, min_extent, max_ink)
     gray = to_grayscale(image).astype(np.float64)
     h, w = gray.shape
     box = bounding_box(gray, INK_LEVEL)
-    if box is None or gray.sum() < min_ink * h * w:
+    if box is None or not min_ink * h * w <= gray.sum() <= max_ink * h * w:
         return None
     r0, r1, c0, c1 = box
     if max(r1 - r0, c1 - c0) < min_extent * max(h, w):
@@ -311,13 +333,14 @@ def _fit_longer_side(crop: np.ndarray, side: int) -> np.ndarray:
 
 
 def canvas_to_mnist(
-    image, *, min_ink: float = MIN_INK, min_extent: float = MIN_EXTENT
+    image, *, min_ink: float = MIN_INK, min_extent: float = MIN_EXTENT,
+    max_ink: float = MAX_INK,
 ) -> np.ndarray | None:
     """Prepare a canvas drawing the way MNIST's digits were prepared.
 
     Returns a ``(28, 28)`` float32 image in ``[0, 1]`` whose brightest pixel is 1.0,
-    or ``None`` if the canvas is (nearly) empty — the caller should then ask for a
-    drawing rather than show a guess.
+    or ``None`` if the canvas is (nearly) empty or (nearly) full — the caller should
+    then ask for a drawing rather than show a guess.
 
     Steps, each mirroring MNIST:
 
@@ -325,8 +348,10 @@ def canvas_to_mnist(
     2. **Emptiness rule** — ``None`` unless the ink mass (sum of grey levels) is at
        least ``min_ink`` of the canvas area (default 0.1 %) *and* the longer side of
        the ink's bounding box is at least ``min_extent`` of the canvas's longer side
-       (default 10 %). So a blank canvas, a few stray pixels, or a single tap of the
-       pen give ``None``, while a thin but long line counts as a drawing.
+       (default 10 %), and the ink mass is at most ``max_ink`` of the area (default
+       75 %). So a blank canvas, a few stray pixels, a single tap of the pen or a
+       canvas inked all over give ``None``, while a thin but long line counts as a
+       drawing.
     3. **Crop** to the ink's bounding box (pixels above ``INK_LEVEL`` = 0.01, i.e.
        anything visibly non-black, faint anti-aliased rims included, as MNIST's
        box does). No binarisation: the grey levels inside are kept as they are.
@@ -345,7 +370,7 @@ def canvas_to_mnist(
        averaging makes a thin pen stroke grey, and a network trained on MNIST expects
        the core of a stroke to be full white.
     """
-    crop = _crop_ink(image, min_ink, min_extent)
+    crop = _crop_ink(image, min_ink, min_extent, max_ink)
     if crop is None:
         return None
     patch = _fit_longer_side(crop, _MNIST_BOX)
@@ -361,13 +386,14 @@ def canvas_to_mnist(
 
 
 def canvas_to_digits8(
-    image, *, min_ink: float = MIN_INK, min_extent: float = MIN_EXTENT
+    image, *, min_ink: float = MIN_INK, min_extent: float = MIN_EXTENT,
+    max_ink: float = MAX_INK,
 ) -> np.ndarray | None:
     """Prepare a canvas drawing like scikit-learn's 8×8 ``load_digits`` images.
 
     Returns an ``(8, 8)`` float32 image in ``[0, 1]`` (the data set's 0..16 divided by
-    16, as this project scales it), or ``None`` for a (nearly) empty canvas, by the
-    same rule as :func:`canvas_to_mnist`.
+    16, as this project scales it), or ``None`` for a (nearly) empty or full canvas, by
+    the same rule as :func:`canvas_to_mnist`.
 
     Those digits (UCI "optdigits") come from NIST's preprocessing: each digit was
     normalised into a 32×32 bitmap — scaled so it fills the box along its longer side
@@ -383,7 +409,7 @@ def canvas_to_digits8(
     4. average each 4×4 block: the mean of a block of on/off pixels is exactly
        (number on)/16, and for grey pixels it is the fractional count.
     """
-    crop = _crop_ink(image, min_ink, min_extent)
+    crop = _crop_ink(image, min_ink, min_extent, max_ink)
     if crop is None:
         return None
     side, block = _DIGITS8_BITMAP, _DIGITS8_BLOCK
@@ -409,8 +435,8 @@ def prepare_for_model(image, image_shape, **rule) -> np.ndarray | None:
     """Prepare a canvas for a model whose input images have shape ``image_shape``.
 
     ``(28, 28)`` → :func:`canvas_to_mnist`; ``(8, 8)`` → :func:`canvas_to_digits8`.
-    Keyword arguments (``min_ink``, ``min_extent``) are passed on. Returns ``None``
-    for a (nearly) empty canvas.
+    Keyword arguments (``min_ink``, ``min_extent``, ``max_ink``) are passed on. Returns ``None``
+    for a (nearly) empty or full canvas.
     """
     try:
         key = tuple(image_shape)
