@@ -7,6 +7,7 @@ layer tokens (``16relu``, ``conv8x3relu:psame``, ``pool2``).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Mapping
 from urllib.parse import urlencode, urlparse
@@ -35,12 +36,29 @@ IGNORED_KEYS = {"embed", "embed_options"}   # Streamlit's own
 
 MAX_VALUE_LENGTH = 64         # longer values are refused outright
 MAX_LAYERS_LENGTH = 400       # the layers value may be longer: six layers with options
-_LAYER = re.compile(r"^(\d{1,7})([a-z_]+)$", re.ASCII)
-_CONV = re.compile(r"^conv(\d{1,7})x(\d{1,7})([a-z_]+)$", re.ASCII)
-_POOL = re.compile(r"^pool(\d{1,7})$", re.ASCII)
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$", re.ASCII)
-_WHOLE = re.compile(r"^\d{1,7}$", re.ASCII)
+# Token shapes (matched whole, with re.fullmatch); the numbers in them are read by
+# parse_number. re.ASCII: without it \d would also match "²" and "١".
+_LAYER = re.compile(r"(\d{1,7})([a-z_]+)", re.ASCII)
+_CONV = re.compile(r"conv(\d{1,7})x(\d{1,7})([a-z_]+)", re.ASCII)
+_POOL = re.compile(r"pool(\d{1,7})", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?", re.ASCII)
+_WHOLE = re.compile(r"\d{1,7}", re.ASCII)
 UPLOAD = "upload"             # the app's name for an uploaded data set (never in a link)
+
+
+def parse_number(text: str, whole: bool = False) -> float | int | None:
+    """The one parser of every number a link holds: ``12``, ``-0.5``, ``1e-3`` in ASCII
+    digits (with ``whole``, only 0 … 9999999 as an int), or None for anything else.
+
+    ``float`` and ``int`` alone are too lenient for untrusted text: they take "١٢"
+    (Arabic-Indic digits), "1_000", " 12 ", "inf" and "nan"; and ``str.isdigit`` is no
+    guard, since "²" passes it but not ``int``."""
+    if whole:
+        return int(text) if _WHOLE.fullmatch(text) else None
+    if not _NUMBER.fullmatch(text):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
 
 
 # ------------------------------------------------------------------- spec → link

@@ -8,16 +8,19 @@ described in a note. The spec is built once, from a dict, and checked once.
 
 from __future__ import annotations
 
-import math
+import logging
 from typing import Mapping
 
-from lab.links.grammar import (_CONV, _LAYER, _NUMBER, _POOL, _WHOLE, ALL_KEYS, DATA_KEYS,
-                               IGNORED_KEYS, LOSS_CODES, MAX_LAYERS_LENGTH, MAX_VALUE_LENGTH,
-                               OPTIMIZER_KEYS, SCHEDULE_KEYS, UPLOAD, _num)
+from lab.links.grammar import (_CONV, _LAYER, _POOL, ALL_KEYS, DATA_KEYS, IGNORED_KEYS,
+                               LOSS_CODES, MAX_LAYERS_LENGTH, MAX_VALUE_LENGTH, OPTIMIZER_KEYS,
+                               SCHEDULE_KEYS, UPLOAD, _num, parse_number)
 from nncore.data.registry import DATASETS
 from nncore.runs.schema import (CONV, DENSE, LIMITS, MAXPOOL, OPTIMIZER, OPTIMIZERS, RUN,
                                 SCHEDULE, SCHEDULES, default_lr)
 from nncore.runs.spec import RunSpec
+
+_LOG = logging.getLogger("lab")
+
 
 # ------------------------------------------------------------------- link → spec
 def is_link(params: Mapping) -> bool:
@@ -75,7 +78,7 @@ class _Reader:
                 return False
             self.note(f"{what} should be 1 or 0, not {_shown(value)}; the default was used.")
             return default
-        number = _finite_number(value)
+        number = parse_number(value)
         if number is None:
             self.note(f"{what} should be a number, not {_shown(value)}; the default "
                       f"({_default_text(default)}) was used.")
@@ -114,8 +117,18 @@ def _default_text(default):
 def spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
     """The RunSpec a link describes, and a note for everything that had to be corrected.
 
-    Never raises: anything malformed falls back to the default ``RunSpec()`` values.
+    Never raises: anything malformed falls back to the default ``RunSpec()`` values, and
+    should reading fail in a way nobody foresaw, the whole link does (the traceback goes
+    to the server log): a link can never stop a page from drawing.
     """
+    try:
+        return _spec_from_params(params)
+    except Exception:     # noqa: BLE001 — a bug here must not cost the visitor the app
+        _LOG.exception("Reading a link failed; the default setup was used instead")
+        return RunSpec(), ["The link could not be read; the default setup was used."]
+
+
+def _spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
     r = _Reader(params)
     default = RunSpec()
     d: dict = {}
@@ -210,15 +223,6 @@ def spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
                                      "default setup was used."]
 
 
-def _finite_number(value: str) -> float | None:
-    """The number a link's text spells in ASCII (``12``, ``-0.5``, ``1e-3``), or None for
-    anything else: ``float`` alone would also take "١٢", "1_000", "inf" and "nan"."""
-    if not _NUMBER.match(value):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _clamped(r: _Reader, where: str, what: str, value: int, setting, layer=None) -> int:
     """A layer's whole number pulled into the schema's bounds, with a note if it moved."""
     lo, hi = setting.bounds(layer)
@@ -263,7 +267,7 @@ def _layers(r: _Reader, default: RunSpec) -> list[dict]:
     for i, token in enumerate(tokens, 1):
         where = f"Hidden layer {i}"
         head, *options = token.strip().lower().split(":")
-        dense, conv, pool = _LAYER.match(head), _CONV.match(head), _POOL.match(head)
+        dense, conv, pool = _LAYER.fullmatch(head), _CONV.fullmatch(head), _POOL.fullmatch(head)
         if not (dense or conv or pool):
             r.note(f"{where} {_shown(token)} is not of the form 16relu, conv8x3relu or pool2; "
                    "it was left out.")
@@ -273,7 +277,7 @@ def _layers(r: _Reader, default: RunSpec) -> list[dict]:
                    "must come first, so it was left out.")
             continue
         if pool:
-            size = _clamped(r, where, "pool size", int(pool.group(1)), MAXPOOL["pool"])
+            size = _clamped(r, where, "pool size", parse_number(pool.group(1), whole=True), MAXPOOL["pool"])
             layer = {"kind": "maxpool", "pool": size}      # the other fields: LayerSpec's defaults
         else:
             m = dense or conv
@@ -285,13 +289,13 @@ def _layers(r: _Reader, default: RunSpec) -> list[dict]:
                 activation = DENSE["activation"].default
             if dense:
                 seen_dense = True
-                layer = {"units": _clamped(r, where, "units", int(m.group(1)), DENSE["units"]),
+                layer = {"units": _clamped(r, where, "units", parse_number(m.group(1), whole=True), DENSE["units"]),
                          "activation": activation}
             else:
                 layer = {"kind": "conv",
-                         "filters": _clamped(r, where, "filters", int(m.group(1)),
+                         "filters": _clamped(r, where, "filters", parse_number(m.group(1), whole=True),
                                              CONV["filters"]),
-                         "kernel": _clamped(r, where, "kernel", int(m.group(2)), CONV["kernel"]),
+                         "kernel": _clamped(r, where, "kernel", parse_number(m.group(2), whole=True), CONV["kernel"]),
                          "activation": activation}
         for option in options:
             _layer_option(r, where, layer, option)
@@ -301,10 +305,11 @@ def _layers(r: _Reader, default: RunSpec) -> list[dict]:
 
 def _layer_option(r: _Reader, where: str, layer: dict, option: str) -> None:
     kind = layer.get("kind", "dense")
+    whole = parse_number(option[1:], whole=True)      # the number after s or p, if any
     if option in DENSE["init"].choices and kind != "maxpool":
         layer["init"] = option
     elif option.startswith("d") and kind != "maxpool":
-        p = _finite_number(option[1:])
+        p = parse_number(option[1:])
         if p is None:
             r.note(f"{where}: dropout {_shown(option)} is not a number; no dropout was used.")
             return
@@ -314,17 +319,17 @@ def _layer_option(r: _Reader, where: str, layer: dict, option: str) -> None:
                    f"{_num(high)}; {min(max(p, low), high)} was used.")
             p = min(max(p, low), high)
         layer["dropout"] = p
-    elif option.startswith("s") and _WHOLE.match(option[1:]) and kind != "dense":
+    elif option.startswith("s") and whole is not None and kind != "dense":
         stride = (MAXPOOL if kind == "maxpool" else CONV)["stride"]
-        layer["stride"] = _clamped(r, where, "stride", int(option[1:]), stride, layer)
-    elif option.startswith("p") and kind == "conv" and (_WHOLE.match(option[1:])
+        layer["stride"] = _clamped(r, where, "stride", whole, stride, layer)
+    elif option.startswith("p") and kind == "conv" and (whole is not None
                                                          or option[1:] in CONV["padding"].words):
         padding = option[1:]
         if padding == "same" and layer["kernel"] % 2 == 0:
             r.note(f"{where}: padding same needs an odd kernel; no padding was used.")
             return
-        layer["padding"] = padding if padding in CONV["padding"].words else _clamped(
-            r, where, "padding", int(padding), CONV["padding"], {"kernel": layer["kernel"]})
+        layer["padding"] = padding if whole is None else _clamped(
+            r, where, "padding", whole, CONV["padding"], {"kernel": layer["kernel"]})
     else:
         r.note(f"{where}: {_shown(option)} is not a setting this layer takes (dropout d0.2, an "
                f"initialisation such as he{', stride s2' if kind != 'dense' else ''}"
