@@ -26,6 +26,7 @@ import streamlit as st
 from lab import state
 from lab.links import UPLOAD
 from nncore.data import DATASETS, DataUnavailable, Dataset, load_dataset, train_val_test_split
+from nncore.data.mnist import IDX_FILES
 from nncore.jobs import shared_data
 
 MNIST_DIRS = "mnist_dirs"        # dict kind -> local folder of IDX files (session only)
@@ -106,14 +107,110 @@ def dataset_title(name: str) -> str:
 
 
 # ---------------------------------------------------------------- MNIST from a local folder
+# On your own machine the Dataset page's folder box reads any folder you type, as a desktop
+# app would. On a hosted demo the visitor is a stranger and the folder box would let them
+# probe the server's disk, so it is off — unless the host names one folder, the data root,
+# inside which visitors may pick a folder. Both are the host's settings: an environment
+# variable, or a Streamlit secret of the same name (see README, Security).
+HOSTED = "NNCORE_HOSTED"          # "1": this server is a public demo
+DATA_ROOT = "NNCORE_DATA_ROOT"    # the folder inside which visitors may name a folder
+MAX_PATH = 1024                   # characters of a typed path
+
+
+def _host_setting(name: str) -> str | None:
+    """A host's setting: the environment variable ``name``, else the secret of that name."""
+    value = os.environ.get(name)
+    if value is None:
+        try:
+            value = st.secrets.get(name)
+        except Exception:   # noqa: BLE001 — no secrets file at all: the setting is not set
+            value = None
+    return None if value is None else str(value).strip()
+
+
+def is_hosted() -> bool:
+    return (_host_setting(HOSTED) or "").lower() in ("1", "true", "yes", "on")
+
+
+def data_root() -> str | None:
+    """The real path of the data root the host named, if any (it applies locally too)."""
+    root = _host_setting(DATA_ROOT)
+    return os.path.realpath(root) if root else None
+
+
+def folder_box_allowed() -> bool:
+    """Whether visitors may name a folder: always locally, on a hosted demo only inside a
+    data root the host names."""
+    return not is_hosted() or data_root() is not None
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _quoted(text: str) -> str:
+    text = "".join(ch for ch in text if ch.isprintable() and ch not in "`\\$")
+    return f"`{text[:60]}{'…' if len(text) > 60 else ''}`"
+
+
+def resolve_folder(text: str) -> str:
+    """The real path (symbolic links and ``..`` resolved) of a typed folder holding the
+    four IDX files, or a ValueError with one sentence. Every spelling of one folder —
+    ``./x``, ``x/``, ``x/.`` — resolves to the same path, so it is loaded once.
+
+    With a data root (always, on a hosted demo) a relative path is taken inside the root,
+    and a path that resolves outside it gets the same sentence whether or not it exists:
+    the answer never says what is on the server beyond the root. The IDX files are
+    resolved too, so a link inside the root cannot lead to a file outside it."""
+    text = text.strip()
+    if len(text) > MAX_PATH:
+        raise ValueError(f"That path is {len(text):,} characters long; a folder path has at "
+                         f"most {MAX_PATH:,}.")
+    if not text or "\0" in text:
+        raise ValueError("Type the path of a folder.")
+    inside = data_root()
+    if inside is None:
+        if is_hosted():
+            raise ValueError("This demo reads no folders from its visitors.")
+        real = os.path.realpath(os.path.expanduser(text))
+        if not os.path.isdir(real):
+            raise ValueError(f"{_quoted(text)} is not a folder on this machine.")
+    else:
+        real = os.path.realpath(os.path.join(inside, text))
+        if not _inside(real, inside) or not os.path.isdir(real):
+            raise ValueError(f"{_quoted(text)} is not a folder inside the data folder this "
+                             "demo offers; name one relative to it.")
+    missing = []
+    for name in IDX_FILES:
+        found = [os.path.realpath(os.path.join(real, n)) for n in (f"{name}.gz", name)]
+        found = [f for f in found if os.path.isfile(f) and (inside is None or _inside(f, inside))]
+        if not found:
+            missing.append(f"{name}.gz")
+    if missing:
+        raise ValueError(f"{_quoted(text)} lacks {', '.join(missing)}: all four IDX files "
+                         "are needed.")
+    return real
+
+
 def mnist_folder(name: str | None) -> str | None:
+    """The real path of the folder this session reads ``name`` from, if any."""
     return (st.session_state.get(MNIST_DIRS) or {}).get(name)
 
 
+def shown_folder(name: str | None) -> str:
+    """That folder as the visitor may see it: relative to the data root, if there is one."""
+    folder, root = mnist_folder(name), data_root()
+    if folder and root and _inside(folder, root):
+        return os.path.relpath(folder, root)
+    return folder or ""
+
+
 def set_mnist_folder(name: str, folder: str | None) -> None:
+    """Read ``name`` (MNIST or Fashion-MNIST) from ``folder`` in this session (None: stop).
+    The folder is checked and resolved first (``resolve_folder``, a ValueError if not)."""
     dirs = dict(st.session_state.get(MNIST_DIRS) or {})
     if folder:
-        dirs[name] = folder
+        dirs[name] = resolve_folder(folder)
     else:
         dirs.pop(name, None)
     st.session_state[MNIST_DIRS] = dirs

@@ -8,15 +8,13 @@ sets' own ``ParamSpec`` tables, the same ones ``load_dataset`` checks.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 
 from lab import datasets, state
 from lab.figures import dataset as figures
 from lab.links import UPLOAD
-from lab.page import notice, run_page, show_error, show_notice
+from lab.page import callback, notice, run_page, show_error, show_notice
 from lab.uploads import UPLOAD_LIMITS, parse_upload, safe_name
 from nncore.data import DATASETS, DataUnavailable
 from nncore.data.mnist import IDX_FILES, KINDS as MNIST_KINDS
@@ -53,12 +51,14 @@ def _set_data(data: dict) -> None:
         notice("error", str(e))
 
 
+@callback
 def _on_name() -> None:
     name = st.session_state["data_name"]
     params = _params_of(name)
     _set_data({"name": name, **{k: p.default for k, p in params.items() if p.default is not None}})
 
 
+@callback
 def _on_param(name: str) -> None:
     data = {"name": name}
     for param, ps in _params_of(name).items():
@@ -68,23 +68,16 @@ def _on_param(name: str) -> None:
     _set_data(data)
 
 
+@callback
 def _on_folder(name: str) -> None:
-    folder = (st.session_state.get(f"data_dir_{name}") or "").strip()
-    if not folder:
-        datasets.set_mnist_folder(name, None)
-        return
-    path = Path(folder).expanduser()
-    if not path.is_dir():
-        notice("error", f"{folder} is not a folder on this machine.")
-        return
-    missing = [f for f in IDX_FILES if not (path / f).is_file() and not (path / f"{f}.gz").is_file()]
-    if missing:
-        notice("error", f"{folder} lacks {', '.join(m + '.gz' for m in missing)}: all four "
-                        "IDX files are needed.")
-        return
-    datasets.set_mnist_folder(name, str(path))
+    folder = str(st.session_state.get(f"data_dir_{name}") or "")
+    try:       # checked and resolved there: inside the host's data root, if one is named
+        datasets.set_mnist_folder(name, folder.strip() or None)
+    except ValueError as e:
+        notice("error", str(e))
 
 
+@callback
 def _on_upload() -> None:
     file = st.session_state.get("data_upload")
     if file is None:
@@ -99,6 +92,7 @@ def _on_upload() -> None:
                       f"{upload['X'].shape[1]} features, {len(upload['class_names'])} classes.")
 
 
+@callback
 def _redraw() -> None:
     st.session_state[DRAW] = st.session_state.get(DRAW, 0) + 1
 
@@ -146,15 +140,26 @@ def _local_files(current: str, ds) -> None:
                      expanded=bool(ds.fallback_reason)):
         if ds.fallback_reason:
             st.caption(ds.fallback_reason)
+        files = ", ".join(f"`{f}.gz`" for f in IDX_FILES)
+        if not datasets.folder_box_allowed():
+            # A hosted demo whose host named no data folder: visitors name no folders.
+            st.markdown(f"This demo reads {kind.title} only from its host's own copy: "
+                        "visitors cannot name folders on the server. On your own machine, "
+                        f"start the app with `{kind.env_var}` set to a folder holding the four "
+                        f"IDX files ({files}).")
+            return
+        root = datasets.data_root()
+        where = ("a folder inside the data folder this demo offers (a path relative to it)"
+                 if root else "a folder on this machine")
         st.markdown(
             f"Without internet the app reads {kind.title} from a folder holding the four IDX "
-            f"files ({', '.join(f'`{f}.gz`' for f in IDX_FILES)}; unpacked files work too). "
-            f"Either start the app with the environment variable `{kind.env_var}` set to that "
-            "folder, or type the folder here (it is kept for this session only and never put "
-            "in a link).")
-        st.session_state[f"data_dir_{current}"] = datasets.mnist_folder(current) or ""
+            f"files ({files}; unpacked files work too). Either start the app with the "
+            f"environment variable `{kind.env_var}` set to that folder, or type {where} here "
+            "(it is kept for this session only and never put in a link).")
+        st.session_state[f"data_dir_{current}"] = datasets.shown_folder(current)
         st.text_input("Folder with the IDX files", key=f"data_dir_{current}",
-                      on_change=_on_folder, args=(current,), placeholder="/path/to/mnist")
+                      on_change=_on_folder, args=(current,), max_chars=datasets.MAX_PATH,
+                      placeholder="mnist" if root else "/path/to/mnist")
 
 
 def _images(ds) -> None:
