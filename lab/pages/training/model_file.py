@@ -1,8 +1,14 @@
-"""Save or load the model: download the current model as one ``.npz``, or upload one.
+"""Save or load the model: download the current model as one ``.npz``, or upload one; and
+export the setup as a NumPy script or a notebook.
 
 An uploaded file is read by ``lab.models.read_model_file`` (``nncore.load`` underneath,
 which never unpickles) and refused with a sentence when it is not a model that fits the
 current data; the current model is then left as it was.
+
+"Export as Python" writes the current setup with ``nncore.export``: one file that repeats
+this setup's run in plain NumPy (the same split, initial weights and batches), and the same
+cells as a Jupyter notebook. Both are made once per setup; a setup the exporter cannot
+write (an uploaded data set) gets its sentence instead of the buttons.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from lab import runs, state
 from lab.models import read_model_file
 from lab.page import show, show_error
 from lab.pages.training.memo import cached
+from nncore.export import ExportError, export_spec
+from nncore.runs.presets import get_preset
 from nncore.serialization import save
 
 UPLOAD_SEEN = "training_upload_seen"  # file_id of the last upload handled
@@ -69,3 +77,43 @@ def model_file_section(dataset) -> None:
         note = st.session_state.get(UPLOAD_NOTE)
         if note:
             show(*note)
+    export_section(dataset)
+
+
+def export_section(dataset) -> None:
+    """Download the current setup as one NumPy script, or as a notebook with its cells."""
+    spec, preset = state.get_spec(), state.preset_name()
+    st.markdown("**Export as Python**")
+    try:
+        stem, exported, notebook = cached("export", (spec, preset), lambda: _exported(spec, preset))
+    except ExportError as exc:
+        st.caption(f"{exc}")
+        return
+    left, right = st.columns(2)
+    left.download_button(f"Export as Python ({stem}.py)", exported.script, file_name=f"{stem}.py",
+                         mime="text/x-python", key="training_export_script",
+                         icon=":material/code:", on_click="ignore")
+    right.download_button(f"Export as a notebook ({stem}.ipynb)", notebook,
+                          file_name=f"{stem}.ipynb", mime="application/x-ipynb+json",
+                          key="training_export_notebook", icon=":material/description:",
+                          on_click="ignore")
+    mnist = spec.data["name"] in ("mnist", "fashion-mnist")
+    caption = (f"{len(exported.script.splitlines())} lines of NumPy, readable top to bottom, "
+               "each equation beside its line. Run it with "
+               f"`python {stem}.py{' MNIST_FOLDER' if mnist else ''}`: it repeats this "
+               "setup's run — the same split, initial weights and batches — so its losses "
+               "are the ones this page shows.")
+    if mnist:
+        caption += " It reads the four MNIST IDX .gz files from the folder you name."
+    if dataset.fallback_reason:
+        caption += (" (This page trains on the 8×8 digits because MNIST could not be "
+                    "loaded here; the script trains on MNIST.)")
+    st.caption(caption)
+
+
+def _exported(spec, preset):
+    """(file name stem, the Export, the notebook's text) of a setup."""
+    stem = preset or f"nncore-{spec.data['name']}"
+    exported = export_spec(spec, get_preset(preset).title if preset else None,
+                           filename=f"{stem}.py")
+    return stem, exported, exported.notebook()
