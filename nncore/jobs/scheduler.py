@@ -22,7 +22,10 @@ limit per run (they end "stopped", with the weights they reached).
 
 The bounds (``slots``, ``max_waiting``, ``run_seconds``) are decided when the scheduler
 is made, from ``NNCORE_SLOTS``, ``NNCORE_MAX_WAITING`` and ``NNCORE_RUN_SECONDS`` when
-they are set. Beyond ``max_waiting`` a new job is refused with ``LabBusy``.
+they are set. Beyond ``max_waiting`` a new job is refused with ``LabBusy``. With
+``NNCORE_RUN_LOG`` set to a file, every job that ends adds a line of JSON to it (when it
+was submitted, started and ended, how it ended): what a host reads to see how long
+visitors waited, and what ``benchmarks/classroom.py`` measures with.
 
 Wait estimates: every job comes with an estimate of its own seconds (``estimate_seconds``,
 from its size). The scheduler corrects those with what it has seen — the median ratio of
@@ -32,6 +35,7 @@ each slot is free when its job's time is up, the waiting jobs take the slots in 
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import threading
@@ -79,6 +83,7 @@ class _Entry:
     job: object
     estimate: float | None       # the job's own estimate of its seconds
     submitted: float
+    submitted_at: float = 0.0    # the same moment, as wall-clock time (for the run log)
     started: float | None = None
     paused_since: float | None = None   # while the watchdog sees it paused
 
@@ -125,12 +130,13 @@ class Scheduler:
         self._ratios: deque[float] = deque(maxlen=20)   # measured ÷ estimated seconds
         self._watchdog: threading.Thread | None = None
         self._closed = threading.Event()
+        self.log_path = os.environ.get("NNCORE_RUN_LOG") or None
 
     # ------------------------------------------------------------------ the queue
     def submit(self, job, *, estimate_seconds: float | None = None) -> None:
         """Start ``job`` now if a slot is free, else queue it; ``LabBusy`` if the queue
         is full (the job is then neither started nor queued)."""
-        entry = _Entry(job, estimate_seconds, time.monotonic())
+        entry = _Entry(job, estimate_seconds, time.monotonic(), time.time())
         with self._lock:
             if len(self._running) >= self.slots and len(self._waiting) >= self.max_waiting:
                 raise LabBusy(f"The lab is busy: {len(self._running)} runs are training and "
@@ -153,6 +159,7 @@ class Scheduler:
                 return False
             self._waiting.remove(entry)
         job.cancel(message)
+        self._log(entry, "cancelled")
         return True
 
     def place(self, job) -> Place | None:
@@ -195,15 +202,34 @@ class Scheduler:
             entry = self._running.pop(id(job), None)
             if entry is None:           # a waiting job that was cancelled
                 return
+            self._log(entry, job.progress().state)
             if entry.estimate:
                 self._ratios.append((time.monotonic() - entry.started) / entry.estimate)
             self._fill_slots()
+
+    def _log(self, entry: _Entry, state: str) -> None:
+        """One line of JSON per ended job in the run log, when there is one."""
+        if not self.log_path:
+            return
+        now = time.monotonic()
+        started = entry.started if entry.started is not None else now
+        line = {"kind": type(entry.job).__name__, "state": state,
+                "submitted": entry.submitted_at,
+                "wait_seconds": round(started - entry.submitted, 3),
+                "run_seconds": round(now - started, 3) if entry.started is not None else 0.0,
+                "estimate_seconds": entry.estimate}
+        try:
+            with open(self.log_path, "a") as log:
+                log.write(json.dumps(line) + "\n")
+        except OSError:                 # a log that cannot be written never stops a run
+            pass
 
     def _fill_slots(self) -> None:
         while self._waiting and len(self._running) < self.slots:
             entry = self._waiting.popleft()
             if entry.job.owner_gone():
                 entry.job.cancel("stopped: its session ended before it started")
+                self._log(entry, "cancelled")
                 continue
             self._start(entry)
         self._share_cores()
@@ -254,6 +280,7 @@ class Scheduler:
             others_wait = bool(self._waiting)
         for entry in gone:
             entry.job.cancel("stopped: its session ended before it started")
+            self._log(entry, "cancelled")
         now = time.monotonic()
         for entry in running:
             paused = entry.job.progress().state == "paused"

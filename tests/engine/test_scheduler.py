@@ -337,3 +337,32 @@ def test_bounds_are_checked_when_the_scheduler_is_made(monkeypatch):
     s = Scheduler()
     assert s.slots == 3
     s.close()
+
+
+def test_the_run_log_has_a_line_per_ended_job(scheduler, monkeypatch, tmp_path):
+    """NNCORE_RUN_LOG: one JSON line per job that ends — finished or cancelled — with its
+    wait and run seconds (what a host and the classroom benchmark read)."""
+    import json
+    log = tmp_path / "runs.jsonl"
+    monkeypatch.setenv("NNCORE_RUN_LOG", str(log))
+    s = scheduler(slots=1, max_waiting=10)
+    order = []
+    first, second, third = _jobs(3, order)
+    for job in (first, second, third):
+        s.submit(job.task, estimate_seconds=2.0)
+    assert first.started.wait(TIMEOUT)
+    s.cancel(third.task)
+    held = time.monotonic()
+    while time.monotonic() - held < 0.2:          # the first job runs at least this long
+        threading.Event().wait(0.01)
+    first.finish()
+    assert second.started.wait(TIMEOUT)
+    second.finish()
+    assert wait_until(lambda: log.exists() and len(log.read_text().splitlines()) == 3)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["state"] for line in lines] == ["cancelled", "finished", "finished"]
+    cancelled, ran_first, ran_second = lines
+    assert cancelled["run_seconds"] == 0.0
+    assert ran_first["run_seconds"] >= 0.2 and ran_first["wait_seconds"] < 0.2
+    assert ran_second["wait_seconds"] >= ran_first["run_seconds"] - 0.01
+    assert all(line["estimate_seconds"] == 2.0 for line in lines)

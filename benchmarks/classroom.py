@@ -1,0 +1,375 @@
+"""Does one server hold a classroom? N visitors open a shared link and press Start together.
+
+Run by hand (never by the tests), with Chromium and Playwright installed:
+
+    NNCORE_MNIST_DIR=/path/to/mnist python benchmarks/classroom.py [--sizes 10 20 30]
+
+One ``streamlit run app.py`` server, started by this script as a host would start it. Its
+visitors are real Chromium pages (one browser, a context per visitor, the whole browser at
+nice 19 and its CPU counted apart: the browsers stand for the visitors' own machines). Half
+of them open the seed 003 moons preset's link, half a small MNIST network's (784-32-10,
+Adam, 2 epochs); all press "Start training" at once; the script waits until every run has
+ended and every page shows its own result.
+
+What it measures, per class size N:
+
+- runs finished, and any page showing an error or an exception;
+- p50 and p95 of each run's wait for a slot and of its run time, from the server's run log
+  (``NNCORE_RUN_LOG``: one line per ended run, written by the scheduler);
+- total wall time, from the first click to the end of the last run, against the sum of the
+  runs' solo times divided by the cores (solo: each kind alone on the idle server, first);
+- peak memory of the server's process tree: resident (RSS, shared pages counted once per
+  process) and proportional (PSS: shared pages split between the processes that map them,
+  so the sum counts the shared MNIST once), and the shared-memory files of the tree;
+- the server's own CPU seconds, and Chromium's;
+- whether each page shows its own run (its epochs), never another visitor's;
+- then every tab closes: how many training processes are left 30 s later.
+
+A last phase checks cleanup under load: N/2 visitors start long MNIST runs and close their
+tabs while they train or wait; it reports how long until no training process is left.
+
+The last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT, ROOT / "benchmarks"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from page_throughput import CHROMIUM, browser_command, cpu_seconds, free_port  # noqa: E402
+
+PAGE_TIMEOUT = 120_000          # ms: opening a page on a busy server
+DONE = re.compile(r"Finished (\d+) epochs?")
+TROUBLE = re.compile(r"Something went wrong|Training failed|could not|Traceback")
+
+
+# ---------------------------------------------------------------- the server's process tree
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def tree_of(pid: int) -> list[int]:
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(tree.get(p, []))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def training_processes(server_pid: int) -> list[int]:
+    """The server's training processes: the children of its forkserver (a forked child
+    keeps its parent's command line, so they are told apart by their parent)."""
+    tree = _children()
+    forkservers = [p for p in tree.get(server_pid, []) if "forkserver" in _cmdline(p)]
+    return [child for f in forkservers for child in tree.get(f, [])]
+
+
+def _kib(pid: int, path: str, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def shm_bytes() -> int:
+    """Bytes in the shared-memory blocks of nncore's data (Python names them psm_…)."""
+    shm = Path("/dev/shm")
+    total = 0
+    for f in shm.glob("psm_*") if shm.is_dir() else []:
+        try:
+            total += f.stat().st_blocks * 512
+        except OSError:
+            pass
+    return total
+
+
+class MemoryWatch:
+    """Samples the tree's RSS, PSS and shared memory every ``every`` seconds; keeps peaks."""
+
+    def __init__(self, server_pid: int, every: float = 0.25):
+        self.server_pid, self.every = server_pid, every
+        self.peak = {"rss_mb": 0.0, "pss_mb": 0.0, "shm_mb": 0.0, "processes": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        while not self._stop.wait(self.every):
+            pids = tree_of(self.server_pid)
+            sample = {"rss_mb": sum(_kib(p, "status", "VmRSS:") for p in pids) / 1024,
+                      "pss_mb": sum(_kib(p, "smaps_rollup", "Pss:") for p in pids) / 1024,
+                      "shm_mb": shm_bytes() / 2**20, "processes": len(pids)}
+            for k, v in sample.items():
+                self.peak[k] = max(self.peak[k], v)
+
+
+# ---------------------------------------------------------------- the run log
+def read_log(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_for_log(path: Path, count: int, timeout: float) -> list[dict]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        lines = read_log(path)
+        if len(lines) >= count:
+            return lines
+        time.sleep(0.5)
+    return read_log(path)
+
+
+def percentile(values, q):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+# ---------------------------------------------------------------- visitors
+def open_visitor(browser, url: str):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(url, timeout=PAGE_TIMEOUT)
+    page.get_by_role("button", name="Start training").wait_for(timeout=PAGE_TIMEOUT)
+    return context, page
+
+
+def page_outcome(page) -> tuple[int | None, str | None]:
+    """(epochs the page says its run finished, a trouble sentence on the page or None)."""
+    text = page.inner_text("body")
+    found = DONE.search(text)
+    trouble = TROUBLE.search(text)
+    exceptions = page.locator('[data-testid="stException"]').count()
+    problem = trouble.group(0) if trouble else ("exception" if exceptions else None)
+    return (int(found.group(1)) if found else None), problem
+
+
+def wait_for_pages(pages, timeout: float) -> list[tuple[int | None, str | None]]:
+    end = time.monotonic() + timeout
+    outcomes = [(None, None)] * len(pages)
+    while time.monotonic() < end:
+        outcomes = [page_outcome(p) for p in pages]
+        if all(epochs is not None or problem for epochs, problem in outcomes):
+            break
+        time.sleep(1.0)
+    return outcomes
+
+
+# ---------------------------------------------------------------- the setups
+def setups():
+    from lab.links import query_string, spec_to_params
+    from nncore.runs.presets import get_preset
+    from nncore.runs.spec import LayerSpec, RunSpec
+
+    moons = get_preset("seed003-moons").run_spec()
+    mnist = RunSpec(data={"name": "mnist"}, hidden=[LayerSpec(32)],
+                    optimizer={"name": "adam", "lr": 0.001}, batch_size=64, epochs=2, seed=0)
+    long_mnist = mnist.replace(epochs=20)
+    link = lambda spec: "/training?" + query_string(spec_to_params(spec))   # noqa: E731
+    return {"moons": (link(moons), moons.epochs), "mnist": (link(mnist), mnist.epochs),
+            "long-mnist": (link(long_mnist), long_mnist.epochs)}
+
+
+def start_server(port: int, env: dict, log):
+    import subprocess
+    import urllib.request
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise SystemExit("error: the Streamlit server did not start within 60 s.")
+
+
+def class_round(browser, base: str, n: int, links, log: Path, server_pid: int, solo: dict,
+                cores: int) -> dict:
+    kinds = ["moons" if i % 2 == 0 else "mnist" for i in range(n)]
+    visitors = [open_visitor(browser, base + links[k][0]) for k in kinds]
+    pages = [page for _, page in visitors]
+    before = len(read_log(log))
+    server_cpu, _, browser_cpu = cpu_seconds(server_pid)
+    with MemoryWatch(server_pid) as memory:
+        clicked = time.time()
+        for page in pages:
+            page.get_by_role("button", name="Start training").click()
+        lines = wait_for_log(log, before + n, timeout=60 * 30)[before:]
+        outcomes = wait_for_pages(pages, timeout=60)
+    server_cpu2, _, browser_cpu2 = cpu_seconds(server_pid)
+    ended = max(line["submitted"] + line["wait_seconds"] + line["run_seconds"] for line in lines)
+    wall = ended - clicked
+    solo_sum = sum(solo[k] for k in kinds)
+    own = sum(1 for k, (epochs, _) in zip(kinds, outcomes) if epochs == links[k][1])
+    problems = [problem for _, problem in outcomes if problem]
+    for context, _ in visitors:
+        context.close()
+    closed = time.monotonic()
+    left = training_processes(server_pid)
+    while left and time.monotonic() - closed < 30:
+        time.sleep(0.5)
+        left = training_processes(server_pid)
+    waits = [line["wait_seconds"] for line in lines]
+    runs = [line["run_seconds"] for line in lines]
+    return {
+        "N": n, "finished": sum(line["state"] == "finished" for line in lines),
+        "pages_with_their_own_result": own, "page_problems": problems,
+        "wait_p50": percentile(waits, 0.5), "wait_p95": percentile(waits, 0.95),
+        "run_p50": percentile(runs, 0.5), "run_p95": percentile(runs, 0.95),
+        "wall_seconds": wall, "solo_sum_over_cores": solo_sum / cores,
+        "wall_ratio": wall / (solo_sum / cores),
+        "peak_rss_mb": memory.peak["rss_mb"], "peak_pss_mb": memory.peak["pss_mb"],
+        "peak_shm_mb": memory.peak["shm_mb"], "peak_processes": memory.peak["processes"],
+        "server_cpu_seconds": server_cpu2 - server_cpu,
+        "browser_cpu_seconds": browser_cpu2 - browser_cpu,
+        "training_processes_left_30s_after_close": len(left),
+    }
+
+
+def abandon_round(browser, base: str, n: int, links, server_pid: int) -> dict:
+    """n visitors start long runs (some train, the rest wait) and close their tabs."""
+    visitors = [open_visitor(browser, base + links["long-mnist"][0]) for _ in range(n)]
+    for _, page in visitors:
+        page.get_by_role("button", name="Start training").click()
+    time.sleep(5)                        # let the first runs train for a while
+    busy = len(training_processes(server_pid))
+    for context, _ in visitors:
+        context.close()
+    closed = time.monotonic()
+    while training_processes(server_pid) and time.monotonic() - closed < 300:
+        time.sleep(0.5)
+    return {"N": n, "training_when_closed": busy,
+            "seconds_until_no_training_process": round(time.monotonic() - closed, 1),
+            "left": len(training_processes(server_pid))}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 30])
+    p.add_argument("--solo-rounds", type=int, default=2)
+    p.add_argument("--data-dir", help="MNIST IDX folder (default: $NNCORE_MNIST_DIR)")
+    args = p.parse_args(argv)
+    data_dir = args.data_dir or os.environ.get("NNCORE_MNIST_DIR")
+    if not data_dir:
+        raise SystemExit("error: no MNIST: set NNCORE_MNIST_DIR or pass --data-dir DIR.")
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"error: no Chromium at {CHROMIUM} (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    from nncore.jobs.scheduler import machine_cores
+
+    work = Path(tempfile.mkdtemp(prefix="classroom-"))
+    log = work / "runs.jsonl"
+    server_log = open(work / "server.log", "w")
+    env = dict(os.environ, NNCORE_MNIST_DIR=str(Path(data_dir).resolve()), NNCORE_OFFLINE="1",
+               NNCORE_RUN_LOG=str(log), NNCORE_CACHE_DIR=str(work / "cache"))
+    port = free_port()
+    server = start_server(port, env, server_log)
+    base = f"http://127.0.0.1:{port}"
+    links = setups()
+    cores = machine_cores()
+    print(f"one server on {cores} cores; sizes {args.sizes}; logs in {work}", flush=True)
+    results = {"cores": cores, "rounds": [], "solo": {}}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=browser_command(19, 0), args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--disable-renderer-backgrounding", "--disable-background-timer-throttling"])
+            # Solo: each kind alone on the idle server (the first MNIST load warms the cache).
+            for kind in ("moons", "mnist"):
+                times = []
+                for _ in range(args.solo_rounds + (kind == "mnist")):
+                    before = len(read_log(log))
+                    context, page = open_visitor(browser, base + links[kind][0])
+                    page.get_by_role("button", name="Start training").click()
+                    line = wait_for_log(log, before + 1, 600)[before]
+                    times.append(line["run_seconds"])
+                    wait_for_pages([page], 60)
+                    context.close()
+                results["solo"][kind] = statistics.median(times[-args.solo_rounds:])
+                print(f"solo {kind}: {results['solo'][kind]:.2f} s (runs {times})", flush=True)
+            for n in args.sizes:
+                r = class_round(browser, base, n, links, log, server.pid, results["solo"], cores)
+                results["rounds"].append(r)
+                print(f"N={n}: {r['finished']}/{n} finished, {r['pages_with_their_own_result']} "
+                      f"pages show their own result, problems {r['page_problems'] or 'none'}; "
+                      f"wait p50 {r['wait_p50']:.1f} s p95 {r['wait_p95']:.1f} s; run p50 "
+                      f"{r['run_p50']:.1f} s p95 {r['run_p95']:.1f} s; wall {r['wall_seconds']:.1f} s"
+                      f" = {r['wall_ratio']:.2f} × (solo sum ÷ cores = "
+                      f"{r['solo_sum_over_cores']:.1f} s); peak RSS {r['peak_rss_mb']:.0f} MB, "
+                      f"PSS {r['peak_pss_mb']:.0f} MB, shm {r['peak_shm_mb']:.0f} MB, "
+                      f"{r['peak_processes']} processes; server CPU "
+                      f"{r['server_cpu_seconds']:.1f} s, Chromium {r['browser_cpu_seconds']:.1f} s;"
+                      f" left 30 s after closing: {r['training_processes_left_30s_after_close']}",
+                      flush=True)
+            half = max(1, max(args.sizes) // 2)
+            results["abandon"] = abandon_round(browser, base, half, links, server.pid)
+            print(f"abandoned: {results['abandon']}", flush=True)
+            browser.close()
+        server_log.flush()
+        results["server_tracebacks"] = (work / "server.log").read_text().count("Traceback")
+        print(f"tracebacks in the server log: {results['server_tracebacks']}")
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except Exception:            # noqa: BLE001 — a stuck server is killed
+            server.kill()
+    after = training_processes(server.pid)
+    results["processes_after_server_exit"] = len(after)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
