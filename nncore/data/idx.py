@@ -33,60 +33,99 @@ _NDIM_OF_MAGIC = {LABELS_MAGIC: 1, IMAGES_MAGIC: 3}
 # Every gzip stream starts with these two bytes. We look at the content, not at the
 # name: some browsers silently decompress a download but keep the ".gz" name.
 _GZIP_SIGNATURE = b"\x1f\x8b"
+_PIECE = 1 << 20   # bytes decompressed at a time
 
 
-def read_idx(path) -> np.ndarray:
+def read_idx(path, out=None) -> np.ndarray:
     """Read an IDX file (gzip-compressed or plain) into a uint8 array.
 
     Returns a 1-D array for a labels file and a 3-D array (n, rows, cols) for an images
     file. Raises ``ValueError`` naming the file and what is wrong when the file is
     truncated, corrupted, or not an IDX file of unsigned bytes; a missing file raises
     ``FileNotFoundError`` as usual.
+
+    The elements are decompressed straight into the array (``out``, if given, which must
+    have the file's shape — ``read_idx_folder`` reads the training and test images into
+    one array that way), so reading never holds a second copy of the data.
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == _GZIP_SIGNATURE:
+    with open(path, "rb") as raw:
+        if raw.read(2) != _GZIP_SIGNATURE:
+            raw.seek(0)
+            return _read(raw, path, out)
+        raw.seek(0)
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=raw) as f:
+                return _read(f, path, out)
         except (OSError, EOFError, zlib.error) as e:
             # EOFError: the stream stops early (truncated download); OSError/zlib.error:
             # damaged bytes inside it.
             raise ValueError(f"{path}: the gzip data is damaged or truncated ({e}).") from None
-    return _parse(raw, path)
 
 
-def _parse(raw: bytes, path: str) -> np.ndarray:
-    if len(raw) < 4:
-        raise ValueError(f"{path}: only {len(raw)} bytes, too short to hold an IDX header.")
-    (magic,) = struct.unpack(">I", raw[:4])
+def idx_shape(path) -> tuple[int, ...]:
+    """The shape an IDX file's header promises, read without reading the data."""
+    path = os.fspath(path)
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == _GZIP_SIGNATURE
+        raw.seek(0)
+        if not gzipped:
+            return _read_header(raw, path)
+        try:
+            with gzip.GzipFile(fileobj=raw) as f:
+                return _read_header(f, path)
+        except (OSError, EOFError, zlib.error) as e:
+            raise ValueError(f"{path}: the gzip data is damaged or truncated ({e}).") from None
+
+
+def _read_header(f, path: str) -> tuple[int, ...]:
+    head = f.read(4)
+    if len(head) < 4:
+        raise ValueError(f"{path}: only {len(head)} bytes, too short to hold an IDX header.")
+    (magic,) = struct.unpack(">I", head)
     if magic not in _NDIM_OF_MAGIC:
         raise ValueError(
             f"{path}: magic number 0x{magic:08X} is not an IDX file of unsigned bytes; "
             f"expected 0x{IMAGES_MAGIC:08X} (images) or 0x{LABELS_MAGIC:08X} (labels)."
         )
     ndim = _NDIM_OF_MAGIC[magic]
-    header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
+    sizes = f.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise ValueError(
             f"{path}: the header promises {ndim} dimension sizes but the file ends after "
-            f"{len(raw)} bytes (truncated)."
+            f"{4 + len(sizes)} bytes (truncated)."
         )
-    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
-    expected = int(np.prod(shape, dtype=np.int64))
-    found = len(raw) - header_size
+    return struct.unpack(f">{ndim}I", sizes)
+
+
+def _read(f, path: str, out) -> np.ndarray:
+    shape = _read_header(f, path)
+    if out is None:
+        out = np.empty(shape, dtype=np.uint8)
+    elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise ValueError(f"{path}: holds a uint8 array of shape {shape}, which does not fit "
+                         f"the {out.dtype} array of shape {out.shape} it should be read into.")
+    expected, found = out.size, 0
+    data = memoryview(out.reshape(-1))
+    while found < expected:            # in pieces: gzip decompresses each into a temporary
+        n = f.readinto(data[found:found + _PIECE])
+        if not n:
+            break
+        found += n
     if found < expected:
         raise ValueError(
             f"{path}: truncated — the header says {' × '.join(map(str, shape))} = "
             f"{expected:,} bytes of data, but only {found:,} follow."
         )
-    if found > expected:
+    extra = 0
+    while chunk := f.read(1 << 16):
+        extra += len(chunk)
+    if extra:
         raise ValueError(
             f"{path}: the header says {' × '.join(map(str, shape))} = {expected:,} bytes "
-            f"of data, but {found:,} follow ({found - expected:,} too many)."
+            f"of data, but {expected + extra:,} follow ({extra:,} too many)."
         )
-    # frombuffer shares the (read-only) bytes; copy so the caller owns a normal array.
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape).copy()
+    return out
 
 
 def write_idx(path, array) -> None:

@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .dataset import DataUnavailable, Dataset
-from .idx import read_idx
+from .idx import idx_shape, read_idx
 from .splits import scale_images, train_val_test_split
 
 # The standard file names, in the order the data is stacked: training part, then test part.
@@ -128,44 +128,52 @@ def mnist_dataset(kind="mnist", *, val_fraction=0.1, seed=0, limit=None, data_di
     """
     info = _kind(kind)
     loaded = _load(kind, data_dir, None, allow_download, progress, DEFAULT_TIMEOUT)
-    X_pool, y_pool = loaded.X[: loaded.n_train], loaded.y[: loaded.n_train]
-    X_test, y_test = loaded.X[loaded.n_train:], loaded.y[loaded.n_train:]
+    # Everything below chooses row numbers; the pixels are scaled once, straight into the
+    # float32 arrays the Dataset keeps, so loading holds the uint8 images and their
+    # scaled copy and nothing more (not a uint8 copy of each part and a float32
+    # temporary as well).
+    pool = np.arange(loaded.n_train)                            # the 60,000 training rows
+    test = np.arange(loaded.n_train, len(loaded.X))             # the 10,000 test rows
     description = loaded.description
     if limit is not None:
-        # Cut down while still uint8: scaling first would build a 220 MB float copy of
-        # all 70,000 images only to throw most of it away.
         rng = np.random.default_rng(seed)
-        X_pool, y_pool = _random_subset(X_pool, y_pool, limit, rng)
-        X_test, y_test = _random_subset(X_test, y_test, max(limit // 6, 100), rng)
+        pool = _random_subset(pool, limit, rng)
+        test = _random_subset(test, max(limit // 6, 100), rng)
         description += (
-            f"; a seeded random subset (limit={limit}) of {len(X_pool):,} training and "
-            f"{len(X_test):,} test images is used"
+            f"; a seeded random subset (limit={limit}) of {len(pool):,} training and "
+            f"{len(test):,} test images is used"
         )
-    X_train, y_train, X_val, y_val, _, _ = train_val_test_split(
-        X_pool, y_pool, val_fraction=val_fraction, test_fraction=0.0, seed=seed
+    train, _, val, _, _, _ = train_val_test_split(
+        pool, loaded.y[pool], val_fraction=val_fraction, test_fraction=0.0, seed=seed
     )
+    y = loaded.y.astype(np.int64)
     return Dataset(
         name=kind,
         description=description + ".",
         source=loaded.source,
-        X_train=_flat_scaled(X_train), y_train=y_train.astype(np.int64),
-        X_val=_flat_scaled(X_val), y_val=y_val.astype(np.int64),
-        X_test=_flat_scaled(X_test), y_test=y_test.astype(np.int64),
+        X_train=_flat_scaled(loaded.X, train), y_train=y[train],
+        X_val=_flat_scaled(loaded.X, val), y_val=y[val],
+        X_test=_flat_scaled(loaded.X, test), y_test=y[test],
         n_classes=10,
         class_names=info.class_names,
         image_shape=IMAGE_SHAPE,
     )
 
 
-def _flat_scaled(X):
-    return scale_images(X).reshape(len(X), N_PIXELS)
+def _flat_scaled(X, rows, chunk=1024):
+    """``scale_images(X[rows])`` as (len(rows), 784) float32, gathered a chunk of rows at a
+    time so that no uint8 copy of the whole part is made on the way."""
+    out = np.empty((len(rows), N_PIXELS), np.float32)
+    for i in range(0, len(rows), chunk):
+        scale_images(X[rows[i:i + chunk]], out=out[i:i + chunk])
+    return out
 
 
-def _random_subset(X, y, k, rng):
-    if k >= len(X):
-        return X, y
-    keep = np.sort(rng.choice(len(X), size=k, replace=False))  # sorted: keep the source order
-    return X[keep], y[keep]
+def _random_subset(rows, k, rng):
+    """A seeded random ``k`` of ``rows``, kept in their order (all of them if k ≥ len)."""
+    if k >= len(rows):
+        return rows
+    return rows[np.sort(rng.choice(len(rows), size=k, replace=False))]
 
 
 def _kind(kind) -> MnistKind:
@@ -261,22 +269,27 @@ def read_idx_folder(folder):
             missing.append(f"{name}.gz")
     if missing:
         raise FileNotFoundError(f"missing {', '.join(missing)}")
-    parts = {name: read_idx(path) for name, path in paths.items()}
+    # The headers first: the shapes are checked, and the images of both parts are then
+    # read straight into one array, without a copy of each part to concatenate.
+    shapes = {name: idx_shape(path) for name, path in paths.items()}
     for images, labels in ((TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)):
-        if parts[images].ndim != 3 or parts[images].shape[1:] != IMAGE_SHAPE:
-            raise ValueError(f"{paths[images]} holds images of shape {parts[images].shape[1:]}, "
+        if len(shapes[images]) != 3 or shapes[images][1:] != IMAGE_SHAPE:
+            raise ValueError(f"{paths[images]} holds images of shape {shapes[images][1:]}, "
                              f"not {IMAGE_SHAPE}")
-        if parts[labels].ndim != 1:
+        if len(shapes[labels]) != 1:
             raise ValueError(f"{paths[labels]} holds images, not labels")
-    X = np.concatenate([parts[TRAIN_IMAGES], parts[TEST_IMAGES]]).reshape(-1, N_PIXELS)
-    y = np.concatenate([parts[TRAIN_LABELS], parts[TEST_LABELS]])
-    n_train = len(parts[TRAIN_IMAGES])
-    if len(parts[TRAIN_LABELS]) != n_train or len(parts[TEST_LABELS]) != len(parts[TEST_IMAGES]):
+    n_train, n_test = shapes[TRAIN_IMAGES][0], shapes[TEST_IMAGES][0]
+    if shapes[TRAIN_LABELS][0] != n_train or shapes[TEST_LABELS][0] != n_test:
         raise ValueError(
             f"the label files do not match the image files: {n_train:,} training images "
-            f"with {len(parts[TRAIN_LABELS]):,} labels, {len(parts[TEST_IMAGES]):,} test "
-            f"images with {len(parts[TEST_LABELS]):,} labels"
+            f"with {shapes[TRAIN_LABELS][0]:,} labels, {n_test:,} test "
+            f"images with {shapes[TEST_LABELS][0]:,} labels"
         )
+    X = np.empty((n_train + n_test,) + IMAGE_SHAPE, dtype=np.uint8)
+    read_idx(paths[TRAIN_IMAGES], out=X[:n_train])
+    read_idx(paths[TEST_IMAGES], out=X[n_train:])
+    X = X.reshape(-1, N_PIXELS)
+    y = np.concatenate([read_idx(paths[TRAIN_LABELS]), read_idx(paths[TEST_LABELS])])
     _check_labels(y, str(folder))
     return X, y, n_train
 

@@ -102,9 +102,9 @@ def stratified_split(y, n_part, seed):
     rest, part = [], []
     for rows, r, p in zip(rows_of_class, n_rest, n_in_part):
         rows = rows[rng.permutation(len(rows))]
-        rest.extend(rows[:r])
-        part.extend(rows[r:r + p])
-    return rng.permutation(rest), rng.permutation(part)
+        rest.append(rows[:r])
+        part.append(rows[r:r + p])
+    return rng.permutation(np.concatenate(rest)), rng.permutation(np.concatenate(part))
 
 
 def _class_shares(counts, n_draws, rng):
@@ -168,8 +168,8 @@ def one_hot(y, n_classes) -> np.ndarray:
     return out
 
 
-def scale_images(X_uint8) -> np.ndarray:
-    """Map uint8 pixels 0 … 255 to float32 0 … 1 (same shape).
+def scale_images(X_uint8, out=None) -> np.ndarray:
+    """Map uint8 pixels 0 … 255 to float32 0 … 1 (same shape), into ``out`` if given.
 
     Networks train badly on inputs in the hundreds: the first layer's pre-activations
     become huge and sigmoids saturate. Dividing by 255 keeps every pixel in [0, 1] and
@@ -182,4 +182,6 @@ def scale_images(X_uint8) -> np.ndarray:
             f"scale_images expects uint8 pixels (0..255); got dtype {X.dtype}. "
             f"Data that is already float is probably scaled already."
         )
-    return X.astype(np.float32) / np.float32(255.0)
+    # uint8 ÷ float32 divides in float32: the same numbers as X.astype(float32) / 255,
+    # without the float32 temporary.
+    return np.divide(X, np.float32(255.0), out=out, dtype=np.float32)

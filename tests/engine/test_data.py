@@ -210,6 +210,49 @@ def test_load_dataset_mnist_from_folder_uses_the_standard_test_part(tmp_path):
     assert data.fallback_reason is None
 
 
+def test_mnist_rows_are_the_seeded_stratified_split_of_the_training_images(tmp_path):
+    """Train and validation rows, in order, are scikit-learn's stratified
+    train_test_split of the training images (the split the app and the presets have always
+    made), scaled by 1/255: the loader only chooses rows, then scales each once."""
+    arrays = make_idx_folder(tmp_path / "m", n_train=300, n_test=20, seed=4)
+    data = load_dataset("mnist", data_dir=tmp_path / "m", val_fraction=0.2, seed=9)
+    images = arrays["train-images-idx3-ubyte"].reshape(300, 784)
+    labels = arrays["train-labels-idx1-ubyte"]
+    X_tr, X_va, y_tr, y_va = train_test_split(images, labels, test_size=60, random_state=9,
+                                              stratify=labels)
+    assert np.array_equal(data.X_train, X_tr.astype(np.float32) / np.float32(255))
+    assert np.array_equal(data.X_val, X_va.astype(np.float32) / np.float32(255))
+    assert np.array_equal(data.y_train, y_tr) and np.array_equal(data.y_val, y_va)
+
+
+def test_loading_mnist_holds_little_more_than_its_pixels(tmp_path):
+    """Peak memory of building the Dataset (tracemalloc, which NumPy reports to) is the
+    float32 pixels, the uint8 images they come from (a quarter as much) and pieces of at
+    most a MiB or two — not a copy of each part more (that was 1.47 × the pixels here)."""
+    import tracemalloc
+
+    make_idx_folder(tmp_path / "m", n_train=3000, n_test=500, seed=1)
+    tracemalloc.start()
+    try:
+        data = load_dataset("mnist", data_dir=tmp_path / "m", val_fraction=0.1, seed=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    pixels = sum(X.nbytes for X in (data.X_train, data.X_val, data.X_test))
+    assert pixels == 3500 * 784 * 4
+    assert peak < 1.25 * pixels + 2 * 2**20, peak / pixels
+
+
+def test_read_idx_into_an_array_of_its_shape(tmp_path):
+    images = np.random.default_rng(2).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    write_idx(tmp_path / "images.gz", images)
+    out = np.zeros((5, 28, 28), np.uint8)
+    assert read_idx(tmp_path / "images.gz", out=out[1:4]) is not None
+    assert np.array_equal(out[1:4], images) and not out[0].any() and not out[4].any()
+    with pytest.raises(ValueError, match=r"shape \(3, 28, 28\).*does not fit.*\(2, 28, 28\)"):
+        read_idx(tmp_path / "images.gz", out=out[:2])
+
+
 def test_limit_takes_a_seeded_subset(tmp_path):
     arrays = make_idx_folder(tmp_path / "m", n_train=300, n_test=150)
     a = load_dataset("mnist", data_dir=tmp_path / "m", limit=120, seed=5)
