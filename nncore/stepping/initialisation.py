@@ -32,8 +32,8 @@ class LayerSpread:
     grad_std: float | None     # spread of dW^(l)
     a_hist: tuple              # (counts, edges)
     grad_hist: tuple | None
-    stuck_share: float | None  # ReLU: share of a = 0 (no gradient passes); tanh / sigmoid:
-                               # share saturated (σ' < 2 %); else None
+    stuck_share: float | None  # ReLU: share of dead units (0 for every sample: no gradient
+                               # passes); tanh / sigmoid: share saturated (σ' < 2 %); else None
 
 
 @dataclass
@@ -61,11 +61,12 @@ def _hist(values, bins: int) -> tuple:
 
 
 def _stuck(a, activation: str) -> float | None:
-    """The share of a layer's outputs where σ'(z) is (nearly) 0, so little or no gradient
-    gets through: ReLU's zeros, tanh's and sigmoid's flat ends."""
+    """How much of a layer passes (nearly) no gradient back: the share of ReLU units that
+    output 0 for every sample of the batch (dead), or of tanh and sigmoid outputs on their
+    flat ends (σ'(z) under 2 % of its largest value)."""
     a = np.asarray(a, dtype=np.float64)
     if activation == "relu":
-        return float(np.mean(a == 0))
+        return float(np.mean(np.all(a.reshape(len(a), -1) == 0, axis=0)))
     if activation == "tanh":
         return float(np.mean(1 - a * a < 0.02))
     if activation == "sigmoid":

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..layers import Dropout, MaxPool2D, WeightedLayer
-from ..losses import l2_penalty
+from ..activations import get_activation
+from ..layers import Dropout, MaxPool2D
 from ..optimizers import SGD, Adam
 from ..trace import stages, trace
 
@@ -93,6 +93,7 @@ class StageStep:
     W: np.ndarray | None = None    # before this step's update
     b: np.ndarray | None = None
     dA: np.ndarray | None = None   # ∂ℓ/∂a^(l); None where the loss gave δ = a − y itself
+    sigma_prime: np.ndarray | None = None   # σ'(z^(l)) (not for softmax, whose δ mixes a row)
     delta: np.ndarray | None = None
     dW: np.ndarray | None = None
     db: np.ndarray | None = None
@@ -186,6 +187,9 @@ def _stages(net, layers: list[LayerStep], updates, masks, winners) -> list[Stage
             stage.winners = _copy(winners[s.layer_index])
         else:
             stage.z, stage.delta, stage.dW, stage.db = first.z, first.delta, first.dW, first.db
+            if s.activation != "softmax":      # σ'(z) = σ's backward of a gradient of ones
+                act = get_activation(s.activation)
+                stage.sigma_prime = act.backward(np.ones_like(stage.z), stage.z, stage.a)
             stage.W = updates[f"layer{s.layer_index}.W"].before
             stage.b = updates[f"layer{s.layer_index}.b"].before
         following = s.output_index + 1
@@ -226,9 +230,4 @@ def _updates(opt, names, before, grads, after, lr) -> dict[str, ParameterUpdate]
     return out
 
 
-def l2_term(record: StepRecord) -> float:
-    """½·λ·ΣW² of the weights this step started from."""
-    return l2_penalty([s.W for s in record.stages if s.W is not None], record.l2)
-
-
-__all__ = ["LayerStep", "ParameterUpdate", "StageStep", "StepRecord", "record_step", "l2_term"]
+__all__ = ["LayerStep", "ParameterUpdate", "StageStep", "StepRecord", "record_step"]

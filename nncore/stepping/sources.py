@@ -50,9 +50,11 @@ class Source:
         return f"{self.file}, {span} ({self.function})"
 
     def numbered(self) -> str:
-        """The lines with their numbers in front, as an editor shows them."""
+        """The lines with their numbers in front, as an editor shows them (the indentation
+        they share taken off)."""
         width = len(str(self.last))
-        return "\n".join(f"{self.first + k:>{width}}  {line}" for k, line in enumerate(self.lines))
+        body = textwrap.dedent("\n".join(self.lines)).split("\n")
+        return "\n".join(f"{self.first + k:>{width}}  {line}" for k, line in enumerate(body))
 
 
 @functools.lru_cache(maxsize=256)

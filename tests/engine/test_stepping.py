@@ -141,6 +141,11 @@ def test_every_recorded_number_is_the_seeds_equations_over_three_steps(name):
             assert s.a_prev.shape[0] == len(X)
             for field in ("z", "a", "delta", "dW", "db", "dA_prev"):
                 np.testing.assert_allclose(getattr(s, field), e[field], **close, err_msg=field)
+            if s.activation in SIGMA_PRIME:
+                np.testing.assert_allclose(s.sigma_prime, SIGMA_PRIME[s.activation](e["z"], e["a"]),
+                                           **close)
+            else:
+                assert s.sigma_prime is None          # softmax: no element-wise σ'
             if s.dA is None:
                 assert s.number == len(r.stages) and r.loss_gives_delta
             else:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from lab import datasets, runs, state
 from lab.page import run_page, show_error, show_notice
-from lab.pages.training import analysis, controls, experiments, live, model_file
+from lab.pages.training import analysis, controls, experiments, live, model_file, stepping
 from lab.pages.training.memo import cached
 from lab.summaries import network_line
 from nncore.data import DataUnavailable
@@ -57,6 +57,7 @@ def render() -> None:
     active = progress is not None and progress.active
     controls.buttons(dataset, progress)
     show_notice()
+    stepping.section(dataset)          # step mode, 2-D unit maps, a diverged run explained
 
     st.fragment(run_every=live.POLL if active else None)(live.live_status)(dataset, active)
     st.fragment(run_every=live.CHART_SECONDS if active else None)(live.live_charts)(dataset)
