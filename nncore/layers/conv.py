@@ -6,7 +6,7 @@ import numpy as np
 
 from ..initializers import initialize
 from .base import WeightedLayer, whole_number
-from .im2col import col2im, conv_output_size, im2col
+from .im2col import PatchColumns, ShiftedColumns, conv_output_size
 
 
 def kernel_pair(layer: str, kernel_size) -> tuple[int, int]:
@@ -51,7 +51,12 @@ class Conv2D(WeightedLayer):
         dX     = col2im(dcols)                    copies of one pixel add up
 
     (dW is the correlation of the input with δ; dX is the *full convolution* of δ with the
-    filters — ``tests/test_conv.py`` checks both against ``scipy.signal``.)
+    filters — ``tests/engine/test_conv.py`` checks both against ``scipy.signal``.)
+
+    How the columns are laid out is ``im2col.py``'s business: ``PatchColumns`` (one block
+    per image, any stride) or, for stride 1, ``ShiftedColumns`` (the batch's images end to
+    end, one product for the whole batch: the fast path, ``fast = True``). Both compute
+    the equations above with the same W_col; the tests check one against the other.
 
     Parameters
     ----------
@@ -68,6 +73,8 @@ class Conv2D(WeightedLayer):
     The learned filters are ``layer.W`` (F, C, kh, kw): ``layer.W[f, 0]`` is the kh×kw image
     filter f looks for in the first input channel.
     """
+
+    fast = True     # stride 1: ShiftedColumns (False: PatchColumns for every stride)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride: int = 1,
                  padding=0, activation="linear", init: str | None = None,
@@ -128,37 +135,45 @@ class Conv2D(WeightedLayer):
                 f"(channels first), got an array of shape {x.shape}. Flat inputs need a "
                 "Reshape layer first, e.g. Reshape((1, 28, 28)) for MNIST."
             )
-        F, OH, OW = self.output_shape(x.shape[1:])
-        m = x.shape[0]
-        cols = im2col(x, self.kh, self.kw, self.stride, self.padding)   # (m, C·kh·kw, OH·OW)
-        z = np.matmul(self.W.reshape(F, -1), cols)                       # (m, F, OH·OW)
+        F = self.output_shape(x.shape[1:])[0]
+        layout = self._layout(x.shape)
+        cols = layout.im2col(x)                      # (m, C·kh·kw, OH·OW), or Hp·Wp columns
+        z = np.matmul(self.W.reshape(F, -1), cols)   # Z = W_col · cols: (m, F, ·)
         z += self.b[:, None]
-        z = z.reshape(m, F, OH, OW)
+        z = layout.to_images(z)                                          # (m, F, OH, OW)
         a = self.activation.forward(z)
         # Keep the patches for backward while training; at inference keep only x (the
         # previous layer holds it anyway) so predicting thousands of images at once does
         # not hold C·kh·kw copies of each of them. backward rebuilds cols when needed.
         self.x, self.cols, self.z, self.a = x, (cols if training else None), z, a
+        self.layout = layout
         return a
+
+    def _layout(self, x_shape):
+        # One input channel (a first layer on grey images): im2col's copies are long
+        # enough already, and measured faster than the shifted layout's extra cropping.
+        if self.fast and self.stride == 1 and self.in_channels > 1:
+            return ShiftedColumns(x_shape, self.kh, self.kw, self.padding)
+        return PatchColumns(x_shape, self.kh, self.kw, self.stride, self.padding)
 
     def backward(self, dA, dA_is_delta: bool = False):
         """Return dX (or None for the first layer while training, see ``skip_input_gradient``)."""
-        m, F = dA.shape[0], self.out_channels
+        m, F, layout = dA.shape[0], self.out_channels, self.layout
         delta = dA if dA_is_delta else self.activation.backward(dA, self.z, self.a)
         self.delta = delta                  # (m, F, OH, OW), kept for nncore.trace to show
-        delta = delta.reshape(m, F, -1)                                  # (m, F, OH·OW)
         cols = self.cols
         if cols is None:     # forward ran with training=False (e.g. a saliency map)
-            cols = im2col(self.x, self.kh, self.kw, self.stride, self.padding)
+            cols = layout.im2col(self.x)
+        d = layout.from_images(delta)                 # δ in the layout of Z: (m, F, ·)
         # dW: one (F, C·kh·kw) product per image, summed over the batch, then ÷ m.
-        np.sum(np.matmul(delta, cols.transpose(0, 2, 1)), axis=0, out=self.dW.reshape(F, -1))
+        np.sum(np.matmul(d, cols.transpose(0, 2, 1)), axis=0, out=self.dW.reshape(F, -1))
         self.dW /= m
-        np.sum(delta, axis=(0, 2), out=self.db)
+        np.sum(delta, axis=(0, 2, 3), out=self.db)
         self.db /= m
         if self.skip_input_gradient:
             return None
-        dcols = np.matmul(self.W.reshape(F, -1).T, delta)               # (m, C·kh·kw, OH·OW)
-        return col2im(dcols, self.x.shape, self.kh, self.kw, self.stride, self.padding)
+        dcols = np.matmul(self.W.reshape(F, -1).T, d, out=layout.empty_cols(d.dtype))  # W_colᵀ·δ
+        return layout.col2im(dcols)                                                  # (m, C, H, W)
 
     # --- description ------------------------------------------------------------
     def get_config(self):

@@ -34,7 +34,21 @@ class MaxPool2D(Layer):
 
     The loops below run over the p×p positions inside a window (4 for p = 2); each step
     handles that position of every window of the batch at once.
+
+    The fast path, for the usual 2×2 windows two apart (``fast = True``): the maximum of a
+    window is the larger of its two rows' maxima, so the 2×2 windows are two 2-way
+    maxima, each over neighbours that a reshape lines up::
+
+        pairs = X.reshape(m, C, H, W/2, 2):        row_max = max(left, right)
+        rows  = row_max.reshape(m, C, H/2, 2, W/2): Y = max(top, bottom)
+
+    The first maximum, row by row, wins a tie: the right one wins only when it is
+    strictly larger than the left one, the bottom row only when its maximum is strictly
+    larger than the top row's. Backward routes ∂L/∂Y to the winning row, then within it
+    to the winning column. ``tests/engine/test_conv.py`` checks it against the loop.
     """
+
+    fast = True     # 2×2 windows, stride 2: the reshape path (False: the loop, always)
 
     def __init__(self, pool_size: int = 2, stride: int | None = None):
         self.pool_size = whole_number("MaxPool2D", "pool_size", pool_size)
@@ -69,6 +83,18 @@ class MaxPool2D(Layer):
             raise ValueError(f"MaxPool2D expects a batch of shape (m, C, H, W) (channels "
                              f"first), got an array of shape {x.shape}.")
         C, OH, OW = self.output_shape(x.shape[1:])
+        self.x_shape = x.shape
+        if self.fast and self.pool_size == self.stride == 2:
+            m = len(x)
+            x = x[:, :, :2 * OH, :2 * OW]        # an odd last row or column fits no window
+            pairs = x.reshape(m, C, 2 * OH, OW, 2)
+            left, right = pairs[..., 0], pairs[..., 1]
+            self.right_won = right > left                          # (m, C, 2·OH, OW)
+            rows = np.maximum(left, right).reshape(m, C, OH, 2, OW)
+            top, bottom = rows[:, :, :, 0], rows[:, :, :, 1]
+            self.bottom_won = bottom > top                         # (m, C, OH, OW)
+            self.argmax = None
+            return np.maximum(top, bottom)
         windows = self._window_slices(OH, OW)
         best = x[windows[0][1]].copy()                      # (m, C, OH, OW)
         # Which of the p·p positions won: 0 … p²−1 (uint8 unless the window is huge).
@@ -78,10 +104,12 @@ class MaxPool2D(Layer):
             won = candidate > best       # strictly greater: on a tie the earlier position stays
             np.maximum(best, candidate, out=best)
             argmax += won * (k - argmax)   # k where it won, unchanged elsewhere (k > argmax)
-        self.x_shape, self.argmax = x.shape, argmax
+        self.argmax = argmax
         return best
 
     def backward(self, grad):
+        if self.argmax is None:
+            return self._backward_2x2(grad)
         OH, OW = grad.shape[2:]
         dx = np.zeros(self.x_shape, dtype=grad.dtype)
         overlap = self.stride < self.pool_size
@@ -91,6 +119,23 @@ class MaxPool2D(Layer):
                 dx[where] += grad * (self.argmax == k)
             else:            # each pixel is in one window at most: write in place
                 np.multiply(grad, self.argmax == k, out=dx[where])
+        return dx
+
+    def _backward_2x2(self, grad):
+        """The fast path's backward: ∂L/∂Y to the winning row of each window, then to the
+        winning column of that row; 0 everywhere else."""
+        m, C, OH, OW = grad.shape
+        rows = np.empty((m, C, OH, 2, OW), dtype=grad.dtype)
+        np.multiply(grad, ~self.bottom_won, out=rows[:, :, :, 0])
+        np.multiply(grad, self.bottom_won, out=rows[:, :, :, 1])
+        row_grad = rows.reshape(m, C, 2 * OH, OW)
+        pairs = np.empty((m, C, 2 * OH, OW, 2), dtype=grad.dtype)
+        np.multiply(row_grad, ~self.right_won, out=pairs[..., 0])
+        np.multiply(row_grad, self.right_won, out=pairs[..., 1])
+        dx = pairs.reshape(m, C, 2 * OH, 2 * OW)
+        H, W = self.x_shape[2:]
+        if (H, W) != (2 * OH, 2 * OW):      # rows and columns in no window get 0
+            dx = np.pad(dx, ((0, 0), (0, 0), (0, H - 2 * OH), (0, W - 2 * OW)))
         return dx
 
     # --- description ------------------------------------------------------------

@@ -18,7 +18,7 @@ from sklearn.datasets import load_digits
 
 from nncore.layers import (LAYER_TYPES, Conv2D, Dense, Flatten, MaxPool2D, Reshape,
                            layer_from_config)
-from nncore.layers.im2col import col2im, im2col
+from nncore.layers.im2col import PatchColumns, ShiftedColumns, col2im, im2col
 from nncore.network import Network
 from nncore.runs.presets import get_preset
 from nncore.serialization import ModelFileError, load, save
@@ -72,12 +72,20 @@ def naive_conv_backward(x, W, delta, stride, padding):
     return dW / m, delta.sum(axis=(0, 2, 3)) / m, dxp[:, :, p:p + H, p:p + Wd]
 
 
+@pytest.fixture(params=[True, False], ids=["fast", "plain"])
+def path(request, monkeypatch):
+    """Run a test through the fast paths (ShiftedColumns, 2×2 pooling) and the plain ones."""
+    monkeypatch.setattr(Conv2D, "fast", request.param)
+    monkeypatch.setattr(MaxPool2D, "fast", request.param)
+    return request.param
+
+
 # ------------------------------------------------------------------ finite differences
 @pytest.mark.parametrize("stride, padding, kernel, activation", [
     (1, 0, 3, "linear"), (1, 1, 3, "tanh"), (2, 1, 3, "sigmoid"), (2, 0, (2, 3), "tanh"),
     (3, 2, 3, "linear"),
 ])
-def test_conv2d_gradients_match_finite_differences(stride, padding, kernel, activation):
+def test_conv2d_gradients_match_finite_differences(stride, padding, kernel, activation, path):
     layer = conv64(2, 3, kernel, stride, padding, activation)
     x = RNG.standard_normal((3, 2, 7, 6))
     R = RNG.standard_normal((3,) + layer.output_shape(x.shape[1:]))
@@ -91,7 +99,7 @@ def test_conv2d_gradients_match_finite_differences(stride, padding, kernel, acti
 
 
 @pytest.mark.parametrize("pool, stride, size", [(2, None, 6), (2, None, 7), (3, 2, 7), (2, 1, 5)])
-def test_maxpool_gradient_matches_finite_differences(pool, stride, size):
+def test_maxpool_gradient_matches_finite_differences(pool, stride, size, path):
     layer = MaxPool2D(pool, stride)
     x = RNG.standard_normal((2, 3, size, size))
     R = RNG.standard_normal((2,) + layer.output_shape(x.shape[1:]))
@@ -117,7 +125,7 @@ def small_cnn(dtype=np.float64, seed=3):
                    loss="softmax_cross_entropy", optimizer="sgd", seed=seed, dtype=dtype)
 
 
-def test_small_conv_net_gradients_end_to_end():
+def test_small_conv_net_gradients_end_to_end(path):
     net = small_cnn()
     X = RNG.random((5, 36))
     Y = net._targets(RNG.integers(0, 3, 5), 5)
@@ -135,7 +143,7 @@ def test_small_conv_net_gradients_end_to_end():
 
 
 # ------------------------------------------------------------------ independent computations
-def test_conv_forward_and_backward_agree_with_scipy_signal():
+def test_conv_forward_and_backward_agree_with_scipy_signal(path):
     """Stride 1 with padding: Z = Σ_c correlate(Xp_c, W_fc, valid) + b_f;
     dW_fc = Σ_n correlate(Xp_nc, δ_nf, valid) / m;  dXp_nc = Σ_f convolve(δ_nf, W_fc, full)."""
     layer = conv64(3, 4, 3, stride=1, padding=1)
@@ -180,7 +188,7 @@ def test_im2col_and_col2im_are_adjoint():
     assert np.isclose(np.sum(cols * c), np.sum(x * col2im(c, x.shape, 3, 2, 2, 1)))
 
 
-def test_maxpool_agrees_with_naive_loops_and_routes_ties_to_one_winner():
+def test_maxpool_agrees_with_naive_loops_and_routes_ties_to_one_winner(path):
     layer = MaxPool2D(2)
     x = RNG.standard_normal((2, 2, 5, 4))       # 5 rows: the last one fits no window
     y = layer.forward(x)
@@ -192,6 +200,66 @@ def test_maxpool_agrees_with_naive_loops_and_routes_ties_to_one_winner():
     ties = np.zeros((1, 1, 2, 2), np.float32)               # a ReLU's all-zero window
     layer.forward(ties)
     assert layer.backward(np.full((1, 1, 1, 1), 5.0, np.float32)).ravel().tolist() == [5, 0, 0, 0]
+
+
+# ------------------------------------------------------------------ fast paths = plain paths
+@pytest.mark.parametrize("C, F, kernel, padding, size, activation", [
+    (2, 3, 3, 1, (7, 6), "tanh"), (3, 4, 3, 0, (8, 8), "relu"), (2, 2, (2, 3), 2, (5, 9), "linear"),
+    (4, 3, 5, 2, (6, 7), "sigmoid"), (2, 3, 1, 0, (4, 4), "leaky_relu"),
+])
+def test_shifted_columns_give_what_the_plain_im2col_gives(C, F, kernel, padding, size, activation):
+    """The fast path (stride 1, more than one input channel) and the plain one: same Z, A,
+    dW, db and dX, in training and when backward follows an inference forward."""
+    fast = conv64(C, F, kernel, 1, padding, activation)
+    plain = conv64(C, F, kernel, 1, padding, activation)
+    plain.W[...], plain.b[...], plain.fast = fast.W, fast.b, False
+    x = RNG.standard_normal((3, C) + size)
+    R = RNG.standard_normal((3,) + fast.output_shape(x.shape[1:]))
+    for training in (True, False):
+        a_fast, a_plain = fast.forward(x, training), plain.forward(x, training)
+        assert isinstance(fast.layout, ShiftedColumns) and isinstance(plain.layout, PatchColumns)
+        assert a_fast.shape == a_plain.shape and np.allclose(a_fast, a_plain, atol=1e-12)
+        assert np.allclose(fast.z, plain.z, atol=1e-12)
+        assert np.allclose(fast.backward(R), plain.backward(R), atol=1e-12)
+        assert np.allclose(fast.dW, plain.dW, atol=1e-12) and np.allclose(fast.db, plain.db)
+
+
+def test_shifted_columns_hold_im2col_columns_and_col2im_is_their_adjoint():
+    m, C, H, W, k, p = 3, 2, 5, 6, 3, 1
+    x = RNG.standard_normal((m, C, H, W))
+    shifted = ShiftedColumns(x.shape, k, k, p)
+    blocks = shifted.im2col(x)                                    # (m, C·k·k, Hp·Wp)
+    assert blocks.shape == (m, C * k * k, (H + 2 * p) * (W + 2 * p))
+    outputs = blocks.reshape(m, C * k * k, H + 2 * p, W + 2 * p)[:, :, :H, :W]
+    assert np.array_equal(outputs.reshape(m, C * k * k, -1), im2col(x, k, k, 1, p))
+    c = shifted.empty_cols(np.float64)
+    c[...] = RNG.standard_normal(c.shape)
+    assert np.isclose(np.sum(blocks * c), np.sum(x * shifted.col2im(c)))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 6, 6), (2, 2, 7, 5), (1, 1, 2, 2), (3, 4, 8, 10)])
+def test_maxpool_2x2_fast_path_gives_what_the_loop_gives(shape):
+    """Whole numbers 0–2, so most windows hold ties: the first maximum, row by row, wins
+    in both paths, and the gradient goes to it alone."""
+    x = RNG.integers(0, 3, shape).astype(np.float32)
+    fast, loop = MaxPool2D(2), MaxPool2D(2)
+    loop.fast = False
+    y = fast.forward(x)
+    assert np.array_equal(y, loop.forward(x)) and fast.argmax is None and loop.argmax is not None
+    g = RNG.standard_normal(y.shape).astype(np.float32)
+    dx = fast.backward(g)
+    assert dx.shape == x.shape and dx.dtype == np.float32
+    assert np.array_equal(dx, loop.backward(g))
+
+
+def test_a_training_step_of_the_mnist_cnn_stays_in_float32():
+    net = build_network(get_preset("mnist-cnn").run_spec(), 784, 10)
+    X = RNG.random((16, 784), dtype=np.float32)
+    net._step(X, net._targets(RNG.integers(0, 10, 16), 16))
+    for layer in net.layers:
+        arrays = [getattr(layer, name, None) for name in ("z", "a", "delta", "dW", "db", "W")]
+        assert all(a.dtype == np.float32 for a in arrays if a is not None), layer
+    assert all(g.dtype == np.float32 for _, _, g in net.parameters())
 
 
 # ------------------------------------------------------------------ shapes and messages
