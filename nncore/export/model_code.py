@@ -146,7 +146,7 @@ _MAXPOOL_BACK = code('''
 
 _DROPOUT = code('''
     def dropout_mask(shape, keep):
-        """Inverted dropout: 1/keep where a unit is kept (probability keep), else 0."""
+        """Inverted dropout, from the loop's rng: 1/keep where a unit is kept, else 0."""
         return (rng.random(shape, dtype=np.float32) < keep).astype(np.float32) / keep
     ''')
 
@@ -168,10 +168,11 @@ def helpers_section(plan: Plan) -> Section | None:
         parts.append(_DROPOUT)
     if not parts:
         return None
-    words = ("im2col: a convolution as one matrix product; maxpool keeps each window's largest"
-             if kinds - {"dense"} else "")
-    if any(s.dropout for s in plan.stages):
-        words = (words + "; dropout" if words else "Dropout") + " masks come from rng"
+    words = [w for kind, w in (("conv", "im2col (a convolution as one matrix product)"),
+                               ("pool", "max pooling"), ("dropout", "dropout masks"))
+             if kind in kinds or (kind == "dropout" and any(s.dropout for s in plan.stages))]
+    words = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+    words = words if words.startswith("im2col") else words[0].upper() + words[1:]
     return Section("Helpers", words + ".", "\n\n\n".join(parts), ("import numpy as np",))
 
 

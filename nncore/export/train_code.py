@@ -85,28 +85,34 @@ def loss_section(plan: Plan) -> Section:
 
 # ---------------------------------------------------------------------- the optimizer
 def optimizer_section(plan: Plan) -> Section:
-    o = plan.optimizer
+    o, imports = plan.optimizer, ()
     if o["name"] == "adam":
         b1, b2, eps = o["beta1"], o["beta2"], o["eps"]
         text = code('''
-            first_moment = {name: np.zeros_like(p) for name, p in params.items()}
-            second_moment = {name: np.zeros_like(p) for name, p in params.items()}
+            moments = {name: (np.zeros_like(p), np.zeros_like(p)) for name, p in params.items()}
             t = 0
 
 
             def update(grads, lr):
-                """Adam (Kingma & Ba, 2015) at step t, for every parameter θ with gradient g."""
+                """Adam (Kingma & Ba, 2015) at step t, θ ← θ − η·m̂/(√v̂ + ε), in the lab's form: m and v
+                kept as m' = m/(1 − β₁), v' = v/(1 − β₂), every constant folded into η_t and ε_t."""
                 global t
                 t += 1
-                for name, p in params.items():
-                    g, m, v = grads[name], first_moment[name], second_moment[name]
         ''') + "\n" + "\n".join([
-            line(f"m[...] = {b1!r} * m + (1 - {b1!r}) * g", "m ← β₁·m + (1 − β₁)·g", 8),
-            line(f"v[...] = {b2!r} * v + (1 - {b2!r}) * g ** 2", "v ← β₂·v + (1 − β₂)·g²", 8),
-            line(f"m_hat = m / (1 - {b1!r} ** t)", "m̂ = m/(1 − β₁ᵗ)", 8),
-            line(f"v_hat = v / (1 - {b2!r} ** t)", "v̂ = v/(1 − β₂ᵗ)", 8),
-            line(f"p -= lr * m_hat / (np.sqrt(v_hat) + {eps!r})", "θ ← θ − η·m̂/(√v̂ + ε)", 8)])
+            line(f"v_scale = math.sqrt((1.0 - {b2!r}) / (1.0 - {b2!r} ** t))",
+                 "√((1 − β₂)/(1 − β₂ᵗ))"),
+            line(f"lr_t, eps_t = lr * (1.0 - {b1!r}) / (1.0 - {b1!r} ** t) / v_scale, "
+                 f"{eps!r} / v_scale", "η_t = η·(1 − β₁)/(1 − β₁ᵗ)/√…, ε_t = ε/√…"),
+            "    for name, p in params.items():",
+            "        (m, v), g = moments[name], grads[name]",
+            line(f"m[...] = {b1!r} * m + g", "m' ← β₁·m' + g, i.e. m ← β₁·m + (1 − β₁)·g", 8),
+            line(f"v[...] = {b2!r} * v + g * g", "v' ← β₂·v' + g², i.e. v ← β₂·v + (1 − β₂)·g²", 8),
+            line("p -= lr_t * (m / (np.sqrt(v) + eps_t))", "θ ← θ − η_t·m'/(√v' + ε_t)", 8),
+            line("if t % 100 == 0:", "moments that decayed below 1e-30 are subnormal", 8),
+            line("m[np.abs(m) < 1e-30], v[v < 1e-30] = 0, 0", "floats, slow to compute: 0",
+                 12)])
         words = "Adam: the gradient's running mean over the root of its running mean square."
+        imports = ("import math",)
     elif o.get("momentum"):
         mu = o["momentum"]
         step = (line(f"p += {mu!r} * v - lr * grads[name]", "Nesterov: θ ← θ + μ·v − η·g", 8)
@@ -130,7 +136,7 @@ def optimizer_section(plan: Plan) -> Section:
                     p -= lr * grads[name]
             ''')
         words = "Plain gradient descent: every parameter takes a step against its gradient."
-    return Section("The optimizer", words, text, ("import numpy as np",))
+    return Section("The optimizer", words, text, ("import numpy as np",) + imports)
 
 
 # ---------------------------------------------------------------------- training and test
