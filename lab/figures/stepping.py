@@ -35,6 +35,11 @@ def _layout(title: str | None, height: int, **extra) -> dict:
     return layout
 
 
+def _domain(start: float, end: float) -> list[float]:
+    """An axis's share of the figure, kept inside [0, 1] (sums of fractions drift)."""
+    return [min(max(start, 0.0), 1.0), min(max(end, 0.0), 1.0)]
+
+
 def _limit(a) -> float:
     a = np.asarray(a, dtype=np.float64)
     finite = np.abs(a[np.isfinite(a)])
@@ -82,7 +87,7 @@ def matrix_figure(panels, title: str | None = None, height: int = 250) -> go.Fig
                 and cell >= 34):
             trace.update(texttemplate="%{z:.2g}", textfont={"size": 10})
         traces.append(trace)
-        layout[f"xaxis{ax}"] = {"domain": [x0, x0 + width], "showgrid": False, "zeroline": False,
+        layout[f"xaxis{ax}"] = {"domain": _domain(x0, x0 + width), "showgrid": False, "zeroline": False,
                                 "showticklabels": len(cols) <= NUMBERS, "dtick": 1}
         layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "autorange": "reversed", "showgrid": False,
                                 "zeroline": False, "showticklabels": len(rows) <= NUMBERS,
@@ -168,7 +173,7 @@ def spreads_figure(spreads) -> go.Figure:
             traces.append({"type": "bar", "x": layers, "y": [v if v else None for v in values],
                            "xaxis": f"x{ax}", "yaxis": f"y{ax}", "marker": {"color": colour},
                            "hovertemplate": f"{s.init}, layer %{{x}}: %{{y:.3g}}<extra></extra>"})
-            layout[f"xaxis{ax}"] = {"domain": [x0, x0 + width], "anchor": f"y{ax}",
+            layout[f"xaxis{ax}"] = {"domain": _domain(x0, x0 + width), "anchor": f"y{ax}",
                                     "title": {"text": "layer"} if row else None, "type": "category"}
             y_axis = {"domain": [0.55, 1.0] if row == 0 else [0.0, 0.4], "anchor": f"x{ax}",
                       "showticklabels": p == 0}
@@ -204,7 +209,7 @@ def histograms_figure(spread) -> go.Figure:
                                "width": np.diff(edges), "xaxis": f"x{ax}", "yaxis": f"y{ax}",
                                "marker": {"color": colour},
                                "hovertemplate": "%{x:.3g}: %{y}<extra></extra>"})
-            layout[f"xaxis{ax}"] = {"domain": [x0, x0 + width], "anchor": f"y{ax}"}
+            layout[f"xaxis{ax}"] = {"domain": _domain(x0, x0 + width), "anchor": f"y{ax}"}
             layout[f"yaxis{ax}"] = {"domain": [0.58, 1.0] if row == 0 else [0.0, 0.4],
                                     "anchor": f"x{ax}", "showticklabels": False}
         annotations.append({"text": f"layer {l.layer} ({l.activation}): a, then dW",
@@ -270,7 +275,7 @@ def unit_maps_figure(maps, X=None, y=None, max_units: int = 16, gap: int = 5,
             y_range = [(r - 1) / 2 + half, (r - 1) / 2 - half]
         else:
             y_range = [height_units, -gap]
-        layout[f"xaxis{ax}"] = {"domain": [x0, x0 + widths[c]], "visible": False,
+        layout[f"xaxis{ax}"] = {"domain": _domain(x0, x0 + widths[c]), "visible": False,
                                 "range": [-0.5, r - 0.5]}
         layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "visible": False, "range": y_range,
                                 "autorange": False}
@@ -314,7 +319,7 @@ def _edges(W, left, right, c, height_units, gap, x0, width, layout) -> list[dict
     limit = _limit(W)
     n = 100 + c
     ax = str(n)
-    layout[f"xaxis{ax}"] = {"domain": [x0, x0 + width], "visible": False, "range": [0, 1],
+    layout[f"xaxis{ax}"] = {"domain": _domain(x0, x0 + width), "visible": False, "range": [0, 1],
                             "fixedrange": True}
     layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "visible": False, "range": [height_units, -gap],
                             "autorange": False, "fixedrange": True}
