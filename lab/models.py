@@ -163,6 +163,19 @@ def explain(model, x, *, saliency: bool = True) -> Explanation:
     return Explanation(probs, top, acts, grad)
 
 
+def explain_rows(model, X) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities (m, k), saliency of each row's own answer (m, n_inputs)) for a batch
+    of inputs — one forward and one backward pass for them all."""
+    t = trace(model, np.asarray(X, dtype=model.dtype))
+    probs = np.asarray(t.proba(), dtype=np.float64)
+    top = np.argmax(probs, axis=1)
+    if model.n_outputs == 1:        # one sigmoid unit: class 0's saliency is the negative
+        grad = t.input_gradient(0) * np.where(top == 1, 1.0, -1.0)[:, None]
+    else:
+        grad = t.input_gradient(top)
+    return probs, np.asarray(grad, dtype=np.float64)
+
+
 def is_convolutional(model) -> bool:
     return any(s.kind == "conv" for s in stages(model))
 

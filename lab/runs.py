@@ -12,7 +12,8 @@ are refused with a sentence while another one is going (``busy``).
     current()                 the session's run (queued, running, paused or ended), or None
     waiting_panel(job)        where a queued run stands, about how long, and Cancel
     pause_or_resume(), stop() steer it (stop cancels a run that is still waiting)
-    collect()                 once it has ended: its network becomes the session's model
+    collect()                 once it has ended: its network becomes the session's model,
+                              and the run joins the session's history (``history()``)
     live_model(...)           a copy of the weights of the run going on, kept per epoch
     sidebar(poll)             "Training: epoch 3/10 (running)", refreshed while it runs
 
@@ -32,13 +33,14 @@ that is gone without saying so).
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from lab import state
+from lab import datasets, state
+from lab.history import RunHistory, same_shapes
 from lab.models import model_fits
+from lab.presence import Presence
 from lab.summaries import duration, ordinal
+from nncore.data import DataUnavailable
 from nncore.jobs.processes import make_trainer
 from nncore.jobs.scheduler import LabBusy, default_scheduler
 from nncore.jobs.threads import BackgroundTask, BackgroundTrainer, SessionToken
@@ -54,6 +56,7 @@ OWNER = "run_owner"        # SessionToken: the workers stop when it is dropped
 PRESENCE = "run_presence"  # Presence: is the visitor's tab still there?
 LIVE = "live_model"        # (trainer, epoch, network): the copy of a running network in use
 RESULT = "run_result"      # (trainer, final Progress) of the run collected last
+HISTORY = "run_history"    # RunHistory: the session's runs that trained (lab.history)
 
 # Every fragment rerun costs the browser ~0.2 s of CPU (Streamlit re-renders the app),
 # whatever it shows; on a small machine that CPU comes out of training. Measured with
@@ -79,48 +82,6 @@ def _owner() -> SessionToken:
     if not isinstance(st.session_state.get(OWNER), SessionToken):
         st.session_state[OWNER] = SessionToken()
     return st.session_state[OWNER]
-
-
-class Presence:
-    """Whether a session's visitor is still there, asked by the workers and the scheduler
-    from their own threads (so it holds the session's id, never the session).
-
-    Gone means: the tab's connection has been closed for GRACE_SECONDS (a connection that
-    drops on a busy server and comes back within that keeps its run), or the page has not
-    polled for HEARTBEAT_SECONDS while it should have (pages poll every few seconds while
-    a run is queued or going; a browser slows the timers of a hidden tab to once a
-    minute, so the heartbeat waits for two of those)."""
-
-    GRACE_SECONDS = 15.0
-    HEARTBEAT_SECONDS = 150.0
-
-    def __init__(self, session_id: str | None):
-        self.session_id = session_id
-        self.seen = time.monotonic()
-        self.disconnected_since: float | None = None
-
-    def touch(self) -> None:
-        self.seen = time.monotonic()
-
-    def __call__(self) -> bool:
-        now = time.monotonic()
-        if now - self.seen > self.HEARTBEAT_SECONDS:
-            return False
-        if _connected(self.session_id):
-            self.disconnected_since = None
-            return True
-        if self.disconnected_since is None:
-            self.disconnected_since = now
-        return now - self.disconnected_since < self.GRACE_SECONDS
-
-
-def _connected(session_id: str | None) -> bool:
-    """Whether Streamlit holds a live connection for this session (True where there is
-    no server to ask, as in the page tests)."""
-    from streamlit.runtime import Runtime
-    if session_id is None or not Runtime.exists():
-        return True
-    return Runtime.instance().is_active_session(session_id)
 
 
 def _presence() -> Presence:
@@ -165,18 +126,21 @@ def busy() -> str | None:
 
 
 # ---------------------------------------------------------------- starting and steering
-def start(spec, dataset, *, continue_model=None, purpose: str = "training",
-          preset: str | None = None) -> str | None:
+def start(spec, dataset, *, continue_model=None, initial_weights=None,
+          purpose: str = "training", preset: str | None = None) -> str | None:
     """Start a run of ``spec`` on ``dataset`` (or, with ``continue_model``, train that model
-    further with the spec's optimizer and training settings). Returns None when it started,
-    else the sentence saying why not. ``purpose`` tells pages whose run it is; ``preset``
-    names the preset the spec is, and goes into the trained model's metadata."""
+    further with the spec's optimizer and training settings; or, with ``initial_weights``,
+    start the spec's network from those weights: a twin run). Returns None when it
+    started, else the sentence saying why not. ``purpose`` tells pages whose run it is;
+    ``preset`` names the preset the spec is, and goes into the trained model's metadata."""
     reason = busy()
     if reason:
         return reason
     try:
         network = (_continued(spec, dataset, continue_model) if continue_model is not None
                    else _built(spec, dataset))
+        if initial_weights is not None:
+            _start_from(network, initial_weights)
     except (SpecError, TrainingError, ValueError) as exc:
         return str(exc)
     if preset is not None and continue_model is None:
@@ -186,7 +150,8 @@ def start(spec, dataset, *, continue_model=None, purpose: str = "training",
         network, dataset.X_train, dataset.y_train, validation=validation, owner=_owner(),
         alive=_presence(),
         meta={"spec": spec.to_dict(), "data": dict(spec.data), "purpose": purpose,
-              "continued": continue_model is not None, "n_train": dataset.n_train},
+              "continued": continue_model is not None, "n_train": dataset.n_train,
+              "initial_weights": network.get_weights()},
         epochs=spec.epochs, batch_size=spec.batch_size, shuffle=spec.shuffle, seed=spec.seed,
         schedule=spec.schedule)
     estimate = spec.estimate_seconds(dataset.n_train, dataset.n_features, dataset.n_classes,
@@ -208,6 +173,16 @@ def _built(spec, dataset):
     spec.check_limits(dataset.n_train, dataset.n_features, dataset.n_classes,
                       image_shape=dataset.image_shape)
     return build_for(spec, dataset)
+
+
+def _start_from(network, weights) -> None:
+    """Give a freshly built network another run's initial weights (a twin run)."""
+    if not same_shapes(weights, network):
+        raise ValueError("A twin run starts from the first run's initial weights, so its "
+                         "network must have the same layers and sizes: change the "
+                         "optimizer, learning rate, schedule, batch size, epochs or L2, "
+                         "not the architecture or the data.")
+    network.set_weights(weights)
 
 
 def _continued(spec, dataset, model):
@@ -310,8 +285,34 @@ def collect():
         network.metadata["history"] = final.history
         network.metadata["spec"] = trainer.meta["spec"]
         state.set_model(network)
+        _remember(trainer, final)
     st.session_state[RESULT] = (trainer, final)
     return final
+
+
+def history() -> RunHistory:
+    """The session's run history (``lab.history``)."""
+    if not isinstance(st.session_state.get(HISTORY), RunHistory):
+        st.session_state[HISTORY] = RunHistory()
+    return st.session_state[HISTORY]
+
+
+def _remember(trainer, final) -> None:
+    """Add the run that has just ended to the history, with its final figures."""
+    h = final.history
+    metrics = {k: h[k][-1] for k in ("train_loss", "train_accuracy", "val_loss",
+                                     "val_accuracy") if h.get(k)}
+    try:
+        dataset = datasets.dataset_for(trainer.meta["data"])
+        if dataset.n_test:
+            scores = trainer.network.evaluate(dataset.X_test, dataset.y_test)
+            metrics.update(test_loss=scores["loss"], test_accuracy=scores["accuracy"])
+    except (ValueError, OSError, DataUnavailable):   # the data has gone (an upload replaced)
+        pass
+    history().add(spec=trainer.meta["spec"], state=final.state, message=final.message,
+                  history=h, metrics=metrics, seconds=final.elapsed, network=trainer.network,
+                  initial_weights=trainer.meta.get("initial_weights"),
+                  continued=trainer.meta.get("continued", False))
 
 
 def last_result():

@@ -107,9 +107,10 @@ def batch_loss_figure(pairs, log_y: bool = False) -> go.Figure:
 
 
 def boundary_figure(grid: dict, X, y, correct=None, class_names=None,
-                    title: str = "Decision boundary") -> go.Figure:
+                    title: str = "Decision boundary", highlight=None) -> go.Figure:
     """Seed 003's contour of the network output, with the points on top; with
-    ``correct`` the points are marked right (●) or wrong (✕) as in seed 002."""
+    ``correct`` the points are marked right (●) or wrong (✕) as in seed 002; with
+    ``highlight`` (a mask of the points, or a (mask, label) pair) those points are ringed."""
     fig = go.Figure()
     if grid["kind"] == "binary":
         fig.add_trace(go.Contour(x=grid["x"], y=grid["y"], z=grid["z"], colorscale="RdBu_r",
@@ -150,6 +151,12 @@ def boundary_figure(grid: dict, X, y, correct=None, class_names=None,
                                        name=f"{label}: wrong", marker=dict(
                                            color=colour, size=10, symbol="x",
                                            line=dict(color="black", width=1.5))))
+    if highlight is not None:
+        mask, label = highlight if isinstance(highlight, tuple) else (highlight, "chosen")
+        mask = np.asarray(mask, dtype=bool)
+        fig.add_trace(go.Scatter(x=X[mask, 0], y=X[mask, 1], mode="markers", name=label,
+                                 marker=dict(size=16, symbol="circle-open", color="#111827",
+                                             line=dict(width=2.5))))
     _layout(fig, title, height=460, xaxis_title="x₁", yaxis_title="x₂")
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0))
     fig.update_xaxes(range=[float(grid["x"][0]), float(grid["x"][-1])], showgrid=False)
@@ -170,7 +177,31 @@ def confusion_figure(cm: np.ndarray, class_names) -> go.Figure:
             xaxis_title="predicted", yaxis_title="true")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category", side="bottom")
+    # A clickable point at the centre of every cell (a heatmap's cells are not clickable
+    # in Plotly's select mode): clicking one selects (true, predicted) as customdata.
+    true, pred = np.nonzero(cm >= 0)
+    fig.add_trace(go.Scatter(x=[names[j] for j in pred], y=[names[i] for i in true],
+                             mode="markers", customdata=np.stack([true, pred], axis=1),
+                             marker=dict(size=28, symbol="square", color="rgba(0,0,0,0.01)"),
+                             hoverinfo="skip", showlegend=False, name="cells"))
+    fig.update_layout(clickmode="event+select", dragmode=False)
     return fig
+
+
+def saliency_picture(grad, image_shape, size: int = 84) -> np.ndarray:
+    """A signed per-pixel map as an RGB picture for ``st.image``: red where a pixel pushes
+    the answer up, blue where it pushes it down, white for nothing (the 99th percentile of
+    |g| is full colour, so a few extreme pixels do not wash the rest out)."""
+    h, w = image_shape
+    g = np.asarray(grad, dtype=np.float64).reshape(h, w)
+    m = float(np.percentile(np.abs(g), 99)) or float(np.abs(g).max()) or 1.0
+    t = np.clip(g / m, -1, 1)
+    red = np.where(t > 0, 1.0, 1.0 + t)             # positive: white → red
+    blue = np.where(t < 0, 1.0, 1.0 - t)            # negative: white → blue
+    green = 1.0 - np.abs(t)
+    rgb = (255 * np.stack([red, green, blue], axis=-1)).astype(np.uint8)
+    factor = max(1, size // max(h, w))
+    return np.kron(rgb, np.ones((factor, factor, 1), np.uint8))
 
 
 def per_class_figure(accuracy: np.ndarray, class_names) -> go.Figure:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab import pages, runs
+from lab import pages, presence, runs
 from nncore.jobs.scheduler import Scheduler
 from nncore.runs.spec import LayerSpec, RunSpec
 
@@ -141,8 +141,8 @@ def test_a_visitor_who_left_loses_their_place_and_their_run_stops(one_slot, monk
     running = first.session_state["trainer"]
 
     # Both tabs close: Streamlit no longer holds their connections.
-    monkeypatch.setattr(runs, "_connected", lambda session_id: False)
-    monkeypatch.setattr(runs.Presence, "GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(presence, "_connected", lambda session_id: False)
+    monkeypatch.setattr(presence.Presence, "GRACE_SECONDS", 0.0)
     scheduler.look_once()
     assert waiting.progress().state == "cancelled"
     assert "session ended" in waiting.progress().message
@@ -156,25 +156,25 @@ def test_presence_allows_a_short_drop_and_notices_a_silent_tab(monkeypatch):
     """A connection that drops and comes back within the grace keeps its run; one that
     stays away does not; a page that stops polling is gone after the heartbeat."""
     clock = [1000.0]
-    monkeypatch.setattr(runs.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(presence.time, "monotonic", lambda: clock[0])
     connected = [True]
-    monkeypatch.setattr(runs, "_connected", lambda session_id: connected[0])
-    presence = runs.Presence("session-1")
-    assert presence()
+    monkeypatch.setattr(presence, "_connected", lambda session_id: connected[0])
+    visitor = presence.Presence("session-1")
+    assert visitor()
     connected[0] = False
-    clock[0] += runs.Presence.GRACE_SECONDS - 1
-    assert presence()                          # dropped, but within the grace
+    clock[0] += presence.Presence.GRACE_SECONDS - 1
+    assert visitor()                          # dropped, but within the grace
     connected[0] = True
     clock[0] += 5
-    assert presence()                          # back: the grace starts again next time
+    assert visitor()                          # back: the grace starts again next time
     connected[0] = False
-    assert presence()
-    clock[0] += runs.Presence.GRACE_SECONDS + 1
-    assert not presence()                      # away for longer than the grace
+    assert visitor()
+    clock[0] += presence.Presence.GRACE_SECONDS + 1
+    assert not visitor()                      # away for longer than the grace
     connected[0] = True
-    presence.touch()
-    clock[0] += runs.Presence.HEARTBEAT_SECONDS + 1
-    assert not presence()                      # connected, but the page went silent
+    visitor.touch()
+    clock[0] += presence.Presence.HEARTBEAT_SECONDS + 1
+    assert not visitor()                      # connected, but the page went silent
 
 
 def test_the_sidebar_says_a_run_is_waiting(one_slot):

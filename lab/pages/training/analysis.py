@@ -17,6 +17,7 @@ from lab.figures import training as figures
 from lab.figures.common import thumbnail
 from lab.models import conv_feature_maps, is_convolutional, model_fits
 from lab.page import guarded
+from lab.pages.training import mistakes
 from lab.pages.training.memo import cached
 from nncore.metrics import confusion_matrix, per_class_accuracy
 from nncore.runs import experiments as ex
@@ -67,6 +68,7 @@ def analyse(model, dataset) -> dict:
     rows = ex.fixed_batch(dataset.n_train, ANALYSIS_BATCH, seed=0)
     stats = ex.layer_statistics(model, dataset.X_train[rows], dataset.y_train[rows])
     out = {"split": split, "scores": scores, "cm": cm, "per_class": per_class_accuracy(cm),
+           "y": np.asarray(y), "pred": np.asarray(pred),
            "stats": stats, "wrong": ex.misclassified(model, X, y, limit=24)}
     if dataset.n_features == 2:
         out["grid"] = ex.decision_grid(model, X, resolution=90)
@@ -88,15 +90,14 @@ def results_tab(model, dataset, a) -> None:
         st.dataframe(a["xor"], hide_index=True, width="content")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(cached("cm_fig", (model, dataset),
-                                lambda: figures.confusion_figure(a["cm"], names)),
-                        key="training_confusion_chart")
+        mistakes.confusion_section(model, dataset, a)
     with right:
         st.plotly_chart(cached("pc_fig", (model, dataset),
                                 lambda: figures.per_class_figure(a["per_class"], names)),
                         key="training_per_class_chart")
+    X, y, split = _evaluation_split(dataset)
+    mistakes.cell_view(model, dataset, a, X)
     if "grid" in a:
-        X, y, split = _evaluation_split(dataset)
         st.plotly_chart(cached("test_boundary_fig", (model, dataset), lambda: figures.boundary_figure(
             a["grid"], X, y, a["correct"], names,
             title=f"The {split} points: right (●) and wrong (✕), over the network's output")),

@@ -13,7 +13,8 @@ import streamlit as st
 
 from lab import datasets, runs, state
 from lab.page import run_page, show_error, show_notice
-from lab.pages.training import analysis, controls, experiments, live, model_file, stepping
+from lab.pages.training import (analysis, controls, experiments, history, live, model_file,
+                                stepping)
 from lab.pages.training.memo import cached
 from lab.summaries import network_line
 from nncore.data import DataUnavailable
@@ -21,8 +22,8 @@ from nncore.data import DataUnavailable
 
 def _tabs(dataset) -> None:
     st.subheader("What the network learned")
-    tabs = st.tabs(["Results", "Inside the network", "Experiments"], key="training_tabs",
-                   on_change="rerun")
+    tabs = st.tabs(["Results", "Inside the network", "Experiments", "Runs"],
+                   key="training_tabs", on_change="rerun")
     for tab, draw in ((tabs[0], analysis.results_tab), (tabs[1], analysis.inside_tab)):
         with tab:
             if tab.open:   # a closed tab costs nothing
@@ -33,6 +34,9 @@ def _tabs(dataset) -> None:
     with tabs[2]:
         if tabs[2].open:
             experiments.experiments_tab(dataset)
+    with tabs[3]:
+        if tabs[3].open:
+            history.history_tab()
 
 
 def render() -> None:

@@ -1,0 +1,251 @@
+"""The Training page's Runs tab in AppTest: every run of the session kept and compared,
+renamed, removed, restored, downloaded, and run again as a twin (same initial weights and
+data order, one setting changed) — and the history's bounds (``lab.history``)."""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab import pages
+from lab.history import RunHistory, differing_settings, settings_of
+from nncore import Dense, Network
+from nncore.runs.run import build_for, load_spec_data
+from nncore.runs.spec import LayerSpec, RunSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / pages.TRAINING)
+TIMEOUT = 25
+
+
+def _spec(**changes) -> RunSpec:
+    spec = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
+                   hidden=[LayerSpec(8)], optimizer={"name": "sgd", "lr": 0.5},
+                   batch_size=16, epochs=4, seed=3)
+    return spec.replace(**changes)
+
+
+def _app(spec: RunSpec) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=20)
+    at.session_state["spec"] = spec
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _train(at: AppTest) -> None:
+    at.button(key="training_start").click().run()
+    trainer = at.session_state["trainer"]
+    end = time.monotonic() + TIMEOUT
+    while trainer.progress().active:
+        assert time.monotonic() < end, "the run did not end in time"
+        time.sleep(0.05)
+        at.run()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def _runs_tab(at: AppTest) -> None:
+    at.session_state["training_tabs"] = "Runs"
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_two_runs_are_kept_and_compared_with_what_differs():
+    at = _app(_spec())
+    _train(at)
+    at.session_state["spec"] = _spec(optimizer={"name": "sgd", "lr": 0.05})
+    at.run()
+    _train(at)
+    _runs_tab(at)
+    history = at.session_state["run_history"]
+    assert [r.name for r in history] == ["Run 1", "Run 2"]
+    first, second = history.records
+    # the kept curves are the runs' own, and the final figures agree with them
+    assert first.history["train_loss"] == first.network.history.train_loss
+    assert second.metrics["train_loss"] == second.history["train_loss"][-1]
+    data = load_spec_data(_spec())
+    assert second.metrics["test_accuracy"] == pytest.approx(
+        second.network.score(data.X_test, data.y_test))
+    table = at.dataframe[0].value
+    assert list(table["run"]) == ["Run 1", "Run 2"]
+    assert at.multiselect(key="history_compare").value == [1, 2]
+    charts = [c for c in at.get("plotly_chart")]
+    assert len(charts) >= 2 + 2                       # loss and accuracy overlays, 2 boundaries
+    diff = at.dataframe[1].value
+    assert list(diff["setting"]) == ["optimizer.lr"]
+    assert list(diff.iloc[0][["Run 1", "Run 2"]]) == [0.5, 0.05]
+
+
+def test_a_twin_with_nothing_changed_repeats_the_run_exactly_and_one_change_shows():
+    at = _app(_spec(epochs=5))
+    _train(at)
+    _runs_tab(at)
+    original = at.session_state["run_history"].get(1)
+    at.button(key="history_twin_1_start").click().run()
+    assert "same initial weights and data order, with nothing (the same run again)" in \
+        "\n".join(i.value for i in at.info)
+    _train_until_ended(at)
+    twin = at.session_state["run_history"].get(2)
+    assert twin.history["train_loss"] == original.history["train_loss"]
+    for a, b in zip(twin.network.get_weights(), original.network.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # now change one thing: the learning rate; the start is the same, the curve is not
+    _runs_tab(at)
+    at.selectbox(key="history_pick").set_value(1).run()
+    at.number_input(key="history_twin_1_lr").set_value(0.05).run()
+    at.button(key="history_twin_1_start").click().run()
+    assert "with optimizer.lr changed" in "\n".join(i.value for i in at.info)
+    _train_until_ended(at)
+    third = at.session_state["run_history"].get(3)
+    for a, b in zip(third.initial_weights, original.initial_weights):
+        np.testing.assert_array_equal(a, b)
+    assert third.history["train_loss"] != original.history["train_loss"]
+    # the twin's start is the original's, which is not what a fresh seed would give
+    fresh = build_for(_spec(seed=4), load_spec_data(_spec()))
+    assert not all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(),
+                                                         original.initial_weights))
+
+
+def _train_until_ended(at: AppTest) -> None:
+    trainer = at.session_state["trainer"]
+    end = time.monotonic() + TIMEOUT
+    while trainer.progress().active:
+        assert time.monotonic() < end, "the run did not end in time"
+        time.sleep(0.05)
+        at.run()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_a_twin_of_another_architecture_is_refused_with_a_sentence():
+    at = _app(_spec())
+    _train(at)
+    _runs_tab(at)
+    record = at.session_state["run_history"].get(1)
+    record.spec = _spec(hidden=[LayerSpec(4)]).to_dict()     # as if its network differed
+    at.button(key="history_twin_1_start").click().run()
+    assert "same layers and sizes" in "\n".join(e.value for e in at.error)
+    assert len(at.session_state["run_history"]) == 1
+
+
+def test_rename_remove_restore_and_download():
+    at = _app(_spec())
+    _train(at)
+    _train(at)
+    _runs_tab(at)
+    history = at.session_state["run_history"]
+    at.selectbox(key="history_pick").set_value(1).run()
+    at.text_input(key="history_name_1").set_value("  slow   start ").run()
+    assert history.get(1).name == "slow start"
+    assert at.session_state["model"] is history.get(2).network
+    at.button(key="history_restore_1").click().run()
+    assert at.session_state["model"] is history.get(1).network
+    downloads = {d.key: d for d in at.get("download_button")}
+    record = history.get(1)
+    payload = json.loads(record.to_json())
+    assert payload["name"] == "slow start" and payload["spec"] == record.spec
+    assert [row["train_loss"] for row in payload["curves"]] == record.history["train_loss"]
+    csv_lines = record.to_csv().splitlines()
+    assert csv_lines[0].startswith("epoch,train_loss")
+    assert len(csv_lines) == 1 + len(record.history["epoch"])
+    assert {"history_csv_1", "history_json_1", "history_npz_1"} <= set(downloads)
+    at.button(key="history_remove_1").click().run()
+    assert [r.number for r in history] == [2]
+    assert not at.exception
+
+
+# ------------------------------------------------------------------ the bounds, alone
+def _net(width: int) -> Network:
+    return Network([Dense(2, width, "relu"), Dense(width, 2, "softmax")], seed=0)
+
+
+def test_the_history_keeps_the_last_runs_and_drops_old_weights_past_its_budget():
+    width = 100                                    # 502 parameters: 2,008 bytes a copy
+    bytes_per_run = 2 * (2 * width + width + width * 2 + 2) * 4
+    history = RunHistory(max_runs=4, max_weight_bytes=3 * bytes_per_run)
+    for _ in range(6):
+        net = _net(width)
+        history.add(spec=_spec().to_dict(), state="finished", message=None,
+                    history={"epoch": [1]}, metrics={}, seconds=0.1, network=net,
+                    initial_weights=net.get_weights())
+    assert [r.number for r in history] == [3, 4, 5, 6]          # the last four
+    assert [r.has_weights for r in history] == [False, True, True, True]
+    assert sum(r.weight_bytes for r in history) <= 3 * bytes_per_run
+    history.rename(6, "x" * 500)
+    assert len(history.get(6).name) == 60
+
+
+def test_settings_that_differ_are_found_in_nested_settings_and_layers():
+    a = _spec().to_dict()
+    b = _spec(hidden=[LayerSpec(8, dropout=0.2)], optimizer={"name": "adam", "lr": 0.5}).to_dict()
+
+    class R:
+        def __init__(self, spec, name):
+            self.spec, self.name = spec, name
+    rows = differing_settings([R(a, "a"), R(b, "b")])
+    assert {row["setting"] for row in rows} == {"hidden", "optimizer.name"}
+    assert settings_of(a)["hidden"] == "8 relu"
+
+
+# ------------------------------------------------------------------ mistakes by cell
+def _results(spec: RunSpec) -> AppTest:
+    at = _app(spec)
+    _train(at)
+    at.session_state["training_tabs"] = "Results"
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_a_confusion_cell_shows_its_images_with_top_three_and_saliency():
+    spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(16)],
+                   optimizer={"name": "sgd", "lr": 0.05}, batch_size=32, epochs=2, seed=0)
+    at = _results(spec)
+    model = at.session_state["model"]
+    data = load_spec_data(spec)
+    pred = model.predict(data.X_test)
+    wrong = np.flatnonzero(pred != data.y_test)
+    assert len(wrong), "two epochs leave some mistakes to look at"
+    true, guess = int(data.y_test[wrong[0]]), int(pred[wrong[0]])
+    options = at.selectbox(key="training_cell").options
+    assert len(options) == 1 + np.count_nonzero(
+        np.histogram2d(data.y_test, pred, bins=[range(11), range(11)])[0])
+    at.selectbox(key="training_cell").set_value(f"{true},{guess}").run()
+    assert not at.exception
+    rows = np.flatnonzero((data.y_test == true) & (pred == guess))
+    heading = "\n".join(m.value for m in at.markdown)
+    assert f"**True {true}, predicted {guess}** — {len(rows):,} test sample" in heading
+    captions = [c.value for c in at.caption if "%" in c.value and "·" in c.value]
+    assert len(captions) == min(12, len(rows))
+    probs = model.predict_proba(data.X_test[rows[0]:rows[0] + 1])[0]
+    top = np.argsort(-probs)[:3]
+    assert captions[0] == " · ".join(f"{c} {probs[c]:.0%}" for c in top)
+    assert len(at.get("image")) >= 2 * len(captions)    # each image and its saliency
+
+
+def test_a_cell_of_2d_data_rings_its_points_on_the_boundary():
+    at = _results(_spec(epochs=1, optimizer={"name": "sgd", "lr": 0.05}))
+    model = at.session_state["model"]
+    data = load_spec_data(_spec())
+    pred = model.predict(data.X_test)
+    at.selectbox(key="training_cell").set_value("0,0").run()
+    assert not at.exception
+    chart = next(c for c in at.get("plotly_chart") if "ringed" in c.proto.spec)
+    figure = json.loads(chart.proto.spec)
+    ringed = next(t for t in figure["data"] if t.get("name") == "this cell")
+    expected = data.X_test[(data.y_test == 0) & (pred == 0)]
+    assert len(expected) > 0
+    np.testing.assert_allclose(_plotly_array(ringed["x"]), expected[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(_plotly_array(ringed["y"]), expected[:, 1], rtol=1e-6)
+
+
+def _plotly_array(value) -> np.ndarray:
+    """A trace's coordinates as Plotly serialised them: a list, or typed binary data."""
+    if isinstance(value, dict):
+        import base64
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value, dtype=float)
