@@ -3,10 +3,6 @@ hand to the browser are taken as they are served, and the script — and the not
 run without nncore to the losses the lab trains the same setup to. A setup the exporter
 cannot write (an uploaded data set) gets a sentence instead of the buttons."""
 
-import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -19,22 +15,13 @@ from lab import pages
 from lab.uploads import parse_upload
 from nncore.runs.run import train_spec
 from nncore.runs.spec import LayerSpec, RunSpec
+from support.exported import finished, started
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / pages.TRAINING)
 SPEC = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
                hidden=[LayerSpec(8, "relu", dropout=0.2)], optimizer={"name": "sgd", "lr": 0.5},
                l2=0.001, batch_size=32, epochs=3, seed=0)
-# nncore and the app cannot be imported by the script, whatever is installed.
-WITHOUT_NNCORE = """
-import runpy, sys
-class Refuse:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("nncore", "lab"):
-            raise ImportError(name)
-sys.meta_path.insert(0, Refuse())
-runpy.run_path(sys.argv[1], run_name="__main__")
-"""
 
 
 @pytest.fixture
@@ -62,11 +49,7 @@ def _app(spec, **state) -> AppTest:
 
 
 def _losses(path: Path) -> list[float]:
-    proc = subprocess.run([sys.executable, "-I", "-c", WITHOUT_NNCORE, str(path)], cwd=path.parent,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    json.loads(proc.stdout.strip().splitlines()[-1])   # ends with the JSON line
-    return [float(x) for x in re.findall(r"^epoch \d+/\d+: loss (\S+)$", proc.stdout, re.M)]
+    return finished(started(path))[0]
 
 
 def test_export_buttons_serve_a_script_and_a_notebook_that_repeat_the_run(served, tmp_path):

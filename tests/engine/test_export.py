@@ -6,8 +6,6 @@ anew, so this checks the two implementations against each other. MNIST runs on t
 files this module writes, so nothing here needs the real data or the network.
 """
 
-import json
-import os
 import re
 import subprocess
 import sys
@@ -25,38 +23,10 @@ from nncore.runs.run import train_spec
 from nncore.runs.spec import LayerSpec, RunSpec
 from nncore.serialization import load
 from support.data import mnist_dir
+from support.exported import finished, started
 
 ROOT = Path(__file__).resolve().parents[2]
 RTOL = 1e-5
-
-# Runs a script with nncore and the app unimportable, whatever is installed: the script
-# must stand on NumPy (and scikit-learn for the data) alone.
-WITHOUT_NNCORE = """
-import runpy, sys
-class Refuse:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("nncore", "lab"):
-            raise ImportError(f"the exported script imported {name}")
-sys.meta_path.insert(0, Refuse())
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
-def started(path, *args, env=None):
-    """The script, started in isolated mode (the lab's run can go on meanwhile)."""
-    return subprocess.Popen([sys.executable, "-I", "-c", WITHOUT_NNCORE, str(path), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=Path(path).parent, env={**os.environ, **(env or {})})
-
-
-def finished(proc):
-    """(epoch losses, the last line's JSON, stdout) of a started script."""
-    stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 0, stderr[-3000:]
-    losses = [float(x) for x in re.findall(r"^epoch \d+/\d+: loss (\S+)$", stdout, re.M)]
-    return losses, json.loads(stdout.strip().splitlines()[-1]), stdout
-
 
 def write_script(tmp_path, spec, name="run.py", title=None):
     exported = export_spec(spec, title, filename=name)
@@ -73,6 +43,14 @@ def assert_same_run(script_run, lab):
     assert out["test_loss"] == pytest.approx(lab.metrics["test_loss"], rel=RTOL)
     assert out["test_accuracy"] == pytest.approx(lab.metrics["test_accuracy"], abs=1e-12)
     assert out["epochs"] == lab.metrics["epochs"]
+
+
+def assert_script_repeats(tmp_path, spec, *args, env=None):
+    """Export ``spec``, run the script and the lab side by side, and compare them."""
+    path, _ = write_script(tmp_path, spec)
+    script = started(path, *args, env=env)
+    lab = train_spec(spec)
+    assert_same_run(finished(script), lab)
 
 
 @pytest.fixture(scope="module")
@@ -107,11 +85,8 @@ def test_seed003_moons_preset_through_the_command_line(tmp_path):
 def test_seed000_mnist_preset_on_tiny_idx_files(tmp_path, tiny_mnist, monkeypatch):
     """Seed 000's squared error and fixed mini-batches; the folder on the command line."""
     spec = get_preset("seed000-mnist").run_spec().replace(epochs=3)
-    path, _ = write_script(tmp_path, spec)
-    script = started(path, tiny_mnist, env={"NNCORE_MNIST_DIR": ""})
-    monkeypatch.setenv("NNCORE_MNIST_DIR", tiny_mnist)
-    lab = train_spec(spec)
-    assert_same_run(finished(script), lab)
+    monkeypatch.setenv("NNCORE_MNIST_DIR", tiny_mnist)   # for the lab; the script is told below
+    assert_script_repeats(tmp_path, spec, tiny_mnist, env={"NNCORE_MNIST_DIR": ""})
 
 
 def test_a_small_cnn_on_limited_mnist(tmp_path, tiny_mnist, monkeypatch):
@@ -119,11 +94,8 @@ def test_a_small_cnn_on_limited_mnist(tmp_path, tiny_mnist, monkeypatch):
     subset of 100 training images; the folder from NNCORE_MNIST_DIR."""
     spec = get_preset("mnist-cnn").run_spec().replace(
         epochs=2, data={"name": "mnist", "val_fraction": 0.1, "seed": 0, "limit": 100})
-    path, _ = write_script(tmp_path, spec)
-    script = started(path, env={"NNCORE_MNIST_DIR": tiny_mnist})
-    monkeypatch.setenv("NNCORE_MNIST_DIR", tiny_mnist)
-    lab = train_spec(spec)
-    assert_same_run(finished(script), lab)
+    monkeypatch.setenv("NNCORE_MNIST_DIR", tiny_mnist)   # the script's environment too
+    assert_script_repeats(tmp_path, spec)
 
 
 def test_adam_with_l2_and_dropout(tmp_path):
@@ -133,10 +105,7 @@ def test_adam_with_l2_and_dropout(tmp_path):
                    loss="softmax_cross_entropy", optimizer={"name": "adam", "lr": 0.01},
                    schedule={"name": "cosine", "min_lr_fraction": 0.1}, l2=0.001,
                    batch_size=32, epochs=8, seed=5)
-    path, _ = write_script(tmp_path, spec)
-    script = started(path)
-    lab = train_spec(spec)
-    assert_same_run(finished(script), lab)
+    assert_script_repeats(tmp_path, spec)
 
 
 def test_nesterov_momentum_with_l2_dropout_and_a_step_schedule(tmp_path):
@@ -146,10 +115,7 @@ def test_nesterov_momentum_with_l2_dropout_and_a_step_schedule(tmp_path):
                    optimizer={"name": "nesterov", "lr": 0.1, "momentum": 0.8}, l2=0.01,
                    schedule={"name": "step", "step_size": 3, "gamma": 0.5},
                    batch_size=50, epochs=8, seed=1)
-    path, _ = write_script(tmp_path, spec)
-    script = started(path)
-    lab = train_spec(spec)
-    assert_same_run(finished(script), lab)
+    assert_script_repeats(tmp_path, spec)
 
 
 def test_a_cnn_with_separate_activations_stride_and_conv_dropout(tmp_path):
@@ -163,10 +129,7 @@ def test_a_cnn_with_separate_activations_stride_and_conv_dropout(tmp_path):
                            LayerSpec(24, "relu")],
                    loss="mse", output_activation="tanh", separate_activations=True,
                    optimizer={"name": "momentum", "lr": 0.05}, batch_size=64, epochs=3, seed=2)
-    path, _ = write_script(tmp_path, spec)
-    script = started(path)
-    lab = train_spec(spec)
-    assert_same_run(finished(script), lab)
+    assert_script_repeats(tmp_path, spec)
 
 
 def test_seed002_published_split_and_seed001_xor(tmp_path):
@@ -186,11 +149,8 @@ def test_seed000_mnist_preset_on_real_mnist(tmp_path, monkeypatch):
     the 54,000 / 6,000 split and the scaling at full size."""
     folder = mnist_dir()
     spec = get_preset("seed000-mnist").run_spec().replace(epochs=1)
-    path, _ = write_script(tmp_path, spec)
-    script = started(path, folder)
     monkeypatch.setenv("NNCORE_MNIST_DIR", folder)
-    lab = train_spec(spec)
-    assert_same_run(finished(script), lab)
+    assert_script_repeats(tmp_path, spec, folder)
 
 
 @pytest.mark.parametrize("optimizer", [{"name": "sgd", "lr": 0.1},
