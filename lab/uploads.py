@@ -155,12 +155,13 @@ def _is_number(cell) -> bool:
 def _read_csv(content: bytes):
     """Features and labels from a CSV, read row by row: the columns are counted on the first
     row and the rows as they come, so a file over the limits is not read further."""
+    # Decoded as it is read, a few kilobytes at a time: the whole text as one str (and
+    # StringIO's copy of it, four bytes a character) would cost five times the file.
+    lines = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
     try:
-        text = content.decode("utf-8-sig")
+        return _csv_rows(csv.reader(lines))
     except UnicodeDecodeError:
         raise ValueError("The CSV file is not UTF-8 text.") from None
-    try:
-        return _csv_rows(csv.reader(io.StringIO(text)))
     except csv.Error as e:
         raise ValueError(f"The CSV file could not be parsed: {e}.") from None
 

@@ -265,8 +265,8 @@ def plan_parameters(layers: list) -> dict[str, tuple]:
             C, H, W = _image(shape, where)
             c_in = _whole(layer, "in_channels", where, 1, CONV["filters"].high)
             if c_in != C:
-                raise ValueError(f"{where} takes {c_in} channels, but the layer before it "
-                                 f"gives {C}.")
+                raise ValueError(f"{where} expects {c_in} input channels, got {C} from the "
+                                 "layer before it.")
             F = _whole(layer, "out_channels", where, 1, CONV["filters"].high)
             kh, kw = _kernel(layer, where)
             stride = _whole(layer, "stride", where, 1, CONV["stride"].high, default=1)
