@@ -38,7 +38,7 @@ from .schedules import get_schedule
 from .trace import trace
 from .training import History, TrainingControl, TrainingDiverged, TrainingError, TrainingEvent
 
-EVAL_BATCH = 4096  # rows per chunk when predicting: bounds memory on 70,000 digits
+EVAL_BATCH = 512  # rows per chunk when predicting (a CNN's feature maps of 512 digits: ~100 MB)
 
 
 class Network:
