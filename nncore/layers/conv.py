@@ -139,8 +139,8 @@ class Conv2D(WeightedLayer):
         layout = self._layout(x.shape)
         cols = layout.im2col(x)                      # (m, C·kh·kw, OH·OW), or Hp·Wp columns
         z = np.matmul(self.W.reshape(F, -1), cols)   # Z = W_col · cols: (m, F, ·)
-        z += self.b[:, None]
         z = layout.to_images(z)                                          # (m, F, OH, OW)
+        z += self.b[:, None, None]
         a = self.activation.forward(z)
         # Keep the patches for backward while training; at inference keep only x (the
         # previous layer holds it anyway) so predicting thousands of images at once does
@@ -168,7 +168,7 @@ class Conv2D(WeightedLayer):
         # dW: one (F, C·kh·kw) product per image, summed over the batch, then ÷ m.
         np.sum(np.matmul(d, cols.transpose(0, 2, 1)), axis=0, out=self.dW.reshape(F, -1))
         self.dW /= m
-        np.sum(delta, axis=(0, 2, 3), out=self.db)
+        np.sum(delta.sum(axis=0), axis=(1, 2), out=self.db)   # over the images, then the pixels
         self.db /= m
         if self.skip_input_gradient:
             return None
