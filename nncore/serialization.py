@@ -373,9 +373,10 @@ def check_metadata(metadata, name) -> dict:
         return {}
     if not isinstance(metadata, dict):
         raise ModelFileError(f"{name}: the model's metadata is not a JSON object.")
-    dataset = metadata.get("dataset")
-    if dataset is not None:
-        _check_fields(dataset, name, "dataset", {
+    # A key the app reads must hold what it reads, when present (null included: the app
+    # reads metadata["dataset"]["name"] as it would a file of its own).
+    if "dataset" in metadata:
+        _check_fields(metadata["dataset"], name, "dataset", {
             "name": _text, "description": lambda v: isinstance(v, str),
             "n_features": _count, "n_classes": _count,
             "class_names": lambda v: isinstance(v, list) and all(_text(c) for c in v),
@@ -383,17 +384,16 @@ def check_metadata(metadata, name) -> dict:
                                                    and all(_count(d) for d in v))})
     if metadata.get("preset") is not None and not _text(metadata["preset"]):
         raise ModelFileError(f"{name}: the metadata's preset is not a name.")
-    history = metadata.get("history")
-    if history is not None and not (isinstance(history, dict) and all(
+    history = metadata.get("history", {})
+    if not (isinstance(history, dict) and all(
             v is None or isinstance(v, str) or (isinstance(v, list) and all(
                 v_ is None or isinstance(v_, (int, float)) for v_ in v))
             for v in history.values())):
         raise ModelFileError(f"{name}: the metadata's history is not a record of numbers "
                              "per epoch.")
-    spec = metadata.get("spec")
-    if spec is not None:
+    if "spec" in metadata:
         try:
-            RunSpec.from_dict(spec)
+            RunSpec.from_dict(metadata["spec"])
         except (ValueError, TypeError) as exc:
             raise ModelFileError(f"{name}: the run recorded in the metadata is not a valid "
                                  f"run spec ({str(exc)[:160]}).") from None

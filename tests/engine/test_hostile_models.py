@@ -284,6 +284,9 @@ def test_weights_are_checked_finite_in_the_dtype_the_network_computes_in():
 @pytest.mark.parametrize("metadata, fragment", [
     ("moons", "metadata is not a JSON object"),
     ({"dataset": "moons"}, "dataset entry is not a JSON object"),
+    ({"dataset": None}, "dataset entry is not a JSON object"),
+    ({"spec": None}, "not a valid run spec"),
+    ({"history": None}, "history is not a record"),
     ({"dataset": {"name": 7}}, "dataset name is 7"),
     ({"dataset": {"name": "x" * 5000}}, "dataset name is"),
     ({"dataset": {"class_names": "0123456789"}}, "dataset class_names"),
