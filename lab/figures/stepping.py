@@ -18,7 +18,7 @@ from lab.figures.common import class_colour, tile
 
 MAX_SIDE = 80        # rows / columns of a heatmap drawn at most
 NUMBERS = 16         # up to NUMBERS × NUMBERS entries, the numbers are written in the cells
-WIDTH = 1100         # about how wide the page draws a figure, in pixels (room for numbers)
+WIDTH = 900          # about how wide step mode draws a figure, in pixels (room for numbers)
 SCALE = "RdBu"       # Plotly's runs blue → red: reversed, red is negative, blue positive
 POSITIVE, NEGATIVE = "#2563eb", "#f97316"    # edges: blue for w > 0, orange for w < 0
 
@@ -64,9 +64,26 @@ def _as_2d(a) -> np.ndarray:
 
 def matrix_figure(panels, title: str | None = None, height: int = 250) -> go.Figure:
     """Heatmaps side by side, one per ``(name, array, row to mark or None)``; each titled
-    with its shape, the numbers in the cells when it is small, the followed row boxed."""
+    with its shape, the numbers in the cells when it is small, the followed row boxed.
+    ``panels`` may also be a list of such rows, drawn one under the other (``height``
+    then a list, one per row): fewer charts for the browser to draw."""
+    rows_of = panels if panels and isinstance(panels[0], list) else [panels]
+    heights = height if isinstance(height, (list, tuple)) else [height] * len(rows_of)
+    total = sum(heights) + 30 * (len(rows_of) - 1)
     traces, annotations, shapes = [], [], []
-    layout = _layout(title, height)
+    layout = _layout(title, total + (70 if title else 30))
+    n, top = 0, 1.0
+    for row_panels, h in zip(rows_of, heights):
+        y_domain = _domain(top - (h - 40) / total, top)       # room for the titles above
+        n = _panel_row(row_panels, y_domain, n, traces, layout, annotations, shapes)
+        top -= (h + 30) / total
+    layout.update(annotations=annotations, shapes=shapes)
+    layout["margin"]["t"] = 70 if title else 30
+    return _fast(traces, layout)
+
+
+def _panel_row(panels, y_domain, n, traces, layout, annotations, shapes) -> int:
+    """One row of heatmaps on axes n + 1, n + 2, …; returns the last axis number used."""
     k, gap = len(panels), 0.04
     spans = [max(4, min(len(picked(_as_2d(a).shape[1])), 24)) for _, a, _ in panels]
     x0 = 0.0
@@ -77,34 +94,35 @@ def matrix_figure(panels, title: str | None = None, height: int = 250) -> go.Fig
         rows, cols = picked(M.shape[0], row), picked(M.shape[1])
         Z = M[np.ix_(rows, cols)]
         limit = _limit(Z)
-        ax = "" if p == 0 else str(p + 1)
+        n += 1
+        ax = "" if n == 1 else str(n)
         trace = {"type": "heatmap", "z": Z, "x": cols, "y": rows, "xaxis": f"x{ax}",
                  "yaxis": f"y{ax}", "colorscale": SCALE, "reversescale": True, "zmin": -limit,
                  "zmax": limit, "showscale": False, "xgap": 0, "ygap": 0,
                  "hovertemplate": f"{name}[%{{y}}, %{{x}}] = %{{z:.4g}}<extra></extra>"}
         cell = WIDTH * width / max(len(cols), 1)          # about how many pixels a cell gets
         if (Z.shape[0] <= NUMBERS and Z.shape[1] <= NUMBERS and len(rows) == M.shape[0]
-                and cell >= 34):
+                and cell >= 28):
             trace.update(texttemplate="%{z:.2g}", textfont={"size": 10})
         traces.append(trace)
-        layout[f"xaxis{ax}"] = {"domain": _domain(x0, x0 + width), "showgrid": False, "zeroline": False,
+        layout[f"xaxis{ax}"] = {"domain": _domain(x0, x0 + width), "anchor": f"y{ax}",
+                                "showgrid": False, "zeroline": False,
                                 "showticklabels": len(cols) <= NUMBERS, "dtick": 1}
-        layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "autorange": "reversed", "showgrid": False,
-                                "zeroline": False, "showticklabels": len(rows) <= NUMBERS,
-                                "dtick": 1}
+        layout[f"yaxis{ax}"] = {"domain": y_domain, "anchor": f"x{ax}", "autorange": "reversed",
+                                "showgrid": False, "zeroline": False,
+                                "showticklabels": len(rows) <= NUMBERS, "dtick": 1}
         every = "" if len(rows) == M.shape[0] and len(cols) == M.shape[1] else ", sampled"
         size = "×".join(str(d) for d in shape)
         annotations.append({"text": f"<b>{name}</b> ({size}{every})",
-                            "x": x0 + width / 2, "y": 1.0, "xref": "paper", "yref": "paper",
-                            "yanchor": "bottom", "showarrow": False, "font": {"size": 12}})
+                            "x": x0 + width / 2, "y": y_domain[1], "xref": "paper",
+                            "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                            "font": {"size": 12}})
         x0 += width + gap
         if row is not None and M.shape[0] > 1:
             shapes.append({"type": "rect", "xref": f"x{ax}", "yref": f"y{ax}",
                            "x0": cols[0] - 0.5, "x1": cols[-1] + 0.5, "y0": row - 0.5,
                            "y1": row + 0.5, "line": {"color": "#111827", "width": 2}})
-    layout.update(annotations=annotations, shapes=shapes)
-    layout["margin"]["t"] = 70 if title else 30
-    return _fast(traces, layout)
+    return n
 
 
 def maps_figure(maps, title: str, columns: int = 8, height: int | None = None,
@@ -235,10 +253,10 @@ def unit_maps_figure(maps, X=None, y=None, max_units: int = 16, gap: int = 5,
     shown = [min(len(c.maps), max_units) for c in cols]
     height_units = max(shown) * (r + gap)
     scale = tile_px / r                                   # pixels per grid point
-    single = shown[-1] == 1                               # one output unit: draw it 3× larger
+    single = shown[-1] == 1                               # one output unit: draw it 4× larger
     widths = [tile_px / width_px] * k
     if single:
-        widths[-1] = min(3, max(shown) * (r + gap) / r) * tile_px / width_px
+        widths[-1] = min(4, max(shown) * (r + gap) / r) * tile_px / width_px
     edge_w = (1 - sum(widths)) / max(k - 1, 1)
     traces, annotations = [], []
     layout = _layout(title, int(100 + height_units * scale))
@@ -290,8 +308,8 @@ def unit_maps_figure(maps, X=None, y=None, max_units: int = 16, gap: int = 5,
                 sel = np.asarray(y) == cls
                 traces.append({"type": "scatter", "x": points[sel, 0], "y": points[sel, 1],
                                "mode": "markers", "xaxis": f"x{ax}", "yaxis": f"y{ax}",
-                               "marker": {"size": 5, "color": class_colour(int(cls)),
-                                          "line": {"color": "white", "width": 0.7}},
+                               "marker": {"size": 3.5, "color": class_colour(int(cls)),
+                                          "line": {"color": "white", "width": 0.4}},
                                "hoverinfo": "skip"})
         x0 += widths[c] + edge_w
     x0 = 0.0

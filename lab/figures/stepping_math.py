@@ -119,7 +119,7 @@ def forward(record, stage, n: int) -> list[Equation]:
                            vector(s.z[n])))
     act = _act(s.activation)
     a = Equation("a", "Activation", rf"a^{{({l})}} = {act}\big(z^{{({l})}}\big)",
-                 chain(rf"a^{{({l})}}_{{{n}}}", rf"{act}\big({vector(s.z[n])}\big)", vector(s.a[n])))
+                 chain(rf"a^{{({l})}}_{{{n}}}", rf"{act}\big(z^{{({l})}}_{{{n}}}\big)", vector(s.a[n])))
     out = [z, a]
     if s.dropout_mask is not None:
         out.append(Equation("dropout", "Dropout (training only)",

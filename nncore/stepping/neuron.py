@@ -30,7 +30,7 @@ from ..layers.im2col import pad_images
 
 def number(x: float, digits: int = 3) -> str:
     """A number as the sums write it: 3 significant digits, a real minus sign."""
-    text = f"{x:.{digits}g}"
+    text = f"{x + 0.0:.{digits}g}"          # + 0.0: no "−0"
     if "e" in text:
         mantissa, exp = text.split("e")
         text = f"{mantissa}e{int(exp)}"

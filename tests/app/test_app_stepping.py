@@ -142,7 +142,7 @@ def test_each_layer_shows_its_equations_with_this_steps_numbers_and_the_lines_th
         if "self.dW /= m" in code or "a_prev @ self.W" in code:
             assert dense[int(number) - 1].strip() == text.strip()
     assert "nncore/layers/dense.py" in _texts(at.caption)
-    assert _charts(at, "stepping_forward_0") and _charts(at, "stepping_update_chart")
+    assert _charts(at, "stepping_forward") and _charts(at, "stepping_update_chart")
     # the output layer: the loss and its gradient, and the update with its numbers
     at.radio(key="stepping_layer").set_value(2).run()
     latex = _texts(at.latex)
@@ -150,6 +150,28 @@ def test_each_layer_shows_its_equations_with_this_steps_numbers_and_the_lines_th
     update = record.updates[f"layer{record.stages[1].layer_index}.W"]
     at_ = math.moved_most(update)
     assert math.num(update.after[at_]) in latex
+
+
+def test_a_convolution_shows_its_feature_maps_kernels_their_gradients_and_pooling_winners():
+    spec = RunSpec(data={"name": "digits"}, hidden=[
+        LayerSpec(kind="conv", filters=4, kernel=3, padding="same"), LayerSpec(kind="maxpool"),
+        LayerSpec(16, dropout=0.2)], optimizer={"name": "adam", "lr": 0.01}, batch_size=32,
+        epochs=1, seed=0)
+    at = _app(spec)
+    at.button(key="stepping_one").click().run()
+    record = _stepper(at).last
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "K(1): 4 filters" in specs and "z(1) of sample 0" in specs and "dK(1)" in specs
+    assert r"a^{(0)} \star K^{(1)} + b^{(1)}" in _texts(at.latex)
+    at.radio(key="stepping_layer").set_value(2).run()
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "Which input won its window" in specs and "routed to the winners" in specs
+    pool = record.stages[1]
+    assert r"\max(" in _texts(at.latex) and math.num(pool.a[0, 0, 0, 0]) in _texts(at.latex)
+    at.session_state["stepping_tabs"] = "Gradient check"
+    at.run()
+    at.button(key="stepping_gradcheck").click().run()
+    assert "Backprop agrees with finite differences on all 6 tensors" in _texts(at.success)
 
 
 # ------------------------------------------------------------------ 3. one neuron
@@ -212,9 +234,12 @@ def test_a_diverged_run_is_replayed_to_its_first_overflow_and_retried_and_steppi
     assert at.session_state["spec"].optimizer["lr"] == 1.0
     retry = at.session_state["trainer"]
     assert retry is not first and retry.progress().active
-    # a run of this session goes on: stepping waits, and says so
+    # a run of this session goes on: stepping waits, and says so; the unit maps follow it
     assert at.button(key="stepping_one").disabled
     assert "Stepping waits until it has ended" in _texts(at.info)
+    at.session_state["stepping_maps_open"] = True
+    at.run()
+    assert "live: epoch" in _charts(at, "stepping_unit_maps")[0].proto.spec
     at.button(key="training_stop").click().run()
     _run_until_ended(at)
     assert not at.button(key="stepping_one").disabled

@@ -164,6 +164,14 @@ def test_gradient_check_passes_on_the_engine_and_fails_on_a_broken_backward(monk
     rng = np.random.default_rng(0)
     assert all(c.verdict == "pass" for c in check_gradients(cnn, rng.normal(size=(5, 16)),
                                                              rng.integers(0, 2, 5)))
+    # a ReLU input at exactly 0 (a zero input row, zero biases): a kink, set apart
+    kinked = Network([Dense(2, 3, "relu"), Dense(3, 2, "softmax")], seed=5)
+    X0 = np.vstack([np.zeros((1, 2)), X[:5]])
+    checks = {c.name: c for c in check_gradients(kinked, X0, np.r_[1, y[:5]])}
+    b = checks["layer0.b"]
+    assert len(b.kinks) == 3 and b.verdict == "on kinks"  # every unit's z is 0 for row 0 …
+    assert np.max(np.abs(b.backprop - b.numeric)) > 100 * PASS * np.max(np.abs(b.backprop))
+    assert checks["layer0.W"].verdict == "pass" and not checks["layer0.W"].kinks  # … not W's
     backward = Dense.backward
 
     def off_by_one_percent(self, dA, dA_is_delta=False):

@@ -117,11 +117,10 @@ def _fig(name, record, stage, n, build):
 def _forward_figures(record, stage, n) -> None:
     l = stage.number
     if stage.kind == "dense":
-        fig = _fig("forward", record, stage, n, lambda: [
-            figures.matrix_figure([(f"W({l})", stage.W, None), (f"b({l})", stage.b, None)],
-                                  height=_param_height(stage.W)),
-            figures.matrix_figure([(f"a({l - 1})", stage.a_prev, n), (f"z({l})", stage.z, n),
-                                   (f"a({l})", stage.a, n)])])
+        fig = _fig("forward", record, stage, n, lambda: figures.matrix_figure(
+            [[(f"W({l})", stage.W, None)], [(f"b({l})", stage.b, None)],
+             [(f"a({l - 1})", stage.a_prev, n), (f"z({l})", stage.z, n), (f"a({l})", stage.a, n)]],
+            height=[_param_height(stage.W), _param_height(stage.b), 250]))
     elif stage.kind == "conv":
         fig = _fig("forward", record, stage, n, lambda: _conv_forward(stage, n))
     else:
@@ -136,7 +135,7 @@ def _forward_figures(record, stage, n) -> None:
 def _param_height(W) -> int:
     """A parameter matrix small enough to show its numbers gets rows tall enough for them."""
     rows = W.shape[0] if W.ndim == 2 else 1
-    return 90 + 26 * rows if rows <= figures.NUMBERS else 260
+    return 80 + 26 * rows if rows <= figures.NUMBERS else 260
 
 
 def _conv_forward(stage, n):
@@ -166,10 +165,9 @@ def _backward_figures(record, stage, n) -> None:
             first.append((f"σ'(z({l}))", stage.sigma_prime, n))
         first.append((f"δ({l})", stage.delta, n))
         first.append((f"dA({l - 1})", stage.dA_prev, n))
-        build = lambda: [figures.matrix_figure(first),      # noqa: E731
-                         figures.matrix_figure([(f"dW({l})", stage.dW, None),
-                                                (f"db({l})", stage.db, None)],
-                                               height=_param_height(stage.dW))]
+        build = lambda: [figures.matrix_figure(      # noqa: E731
+            [first, [(f"dW({l})", stage.dW, None)], [(f"db({l})", stage.db, None)]],
+            height=[250, _param_height(stage.dW), _param_height(stage.db)])]
     elif stage.kind == "conv":
         build = lambda: [figures.maps_figure(stage.delta[n], f"δ({l}) of sample {n}"),  # noqa: E731
                          figures.maps_figure(stage.dW.reshape(-1, *stage.dW.shape[2:]),

@@ -24,8 +24,8 @@ from nncore.runs.schema import SpecError
 from nncore.stepping import unit_maps
 
 OPEN = "stepping_maps_open"
-RESOLUTION = 24        # points per side of each unit's map
-POINTS = 300           # training points drawn on the output map
+RESOLUTION = 32        # points per side of each unit's map
+POINTS = 200           # training points drawn on the output map
 
 
 def unit_maps_section(dataset, session) -> None:
