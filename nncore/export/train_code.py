@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 
+from ..network import EVAL_BATCH
 from .document import Section, code
 from .model_code import line, returns_delta
 from .plan import Plan
@@ -71,10 +72,11 @@ def loss_section(plan: Plan) -> Section:
     body.append(line(f"return loss, {grad[0]}", grad[1]))
     labels = ("(outputs[:, 0] > 0.5)" if plan.n_outputs == 1 else "outputs.argmax(axis=1)")
     name = "loss_and_delta" if returns_delta(plan) else "loss_and_gradient"
+    rows = EVAL_BATCH
     text = (f'def {name}(a, Y):\n    """{doc}"""\n' + "\n".join(body) + "\n\n\n" + code(f'''
         def evaluate(X, Y, y):
-            """Loss and accuracy on (X, y), predicting 4,096 rows at a time as the lab does."""
-            outputs = np.concatenate([forward(X[i:i + 4096])[0] for i in range(0, len(X), 4096)])
+            """Loss and accuracy on (X, y), predicting {rows:,} rows at a time as the lab does."""
+            outputs = np.concatenate([forward(X[i:i + {rows}])[0] for i in range(0, len(X), {rows})])
             predicted = {labels}
             return {name}(outputs, Y)[0], float(np.mean(predicted == y))
         '''))
