@@ -9,9 +9,13 @@ Run by hand (never by the tests):
 The network is the default ``mnist-mlp`` preset (784-256-128-10 ReLU, softmax
 cross-entropy, Adam, batches of 128), on MNIST's training digits in ``fit``'s order. Each
 round times, one after the other on the next batches (so load coming and going on a shared
-machine hits them alike):
+machine hits them alike; the two versions of fit's step take turns going first):
 
-- **fit's step** — ``Network._step``, what ``fit`` runs for every batch;
+- **fit's step** — ``Network._step``, what ``fit`` runs for every batch (the first layer
+  skips ∂L/∂X, as in ``fit``);
+- **fit's step, as before step mode** — the same step with the optimizer's update written
+  inline, as ``_step`` was before ``Network.apply_gradients`` (the one change step mode made
+  to the path ``fit`` takes): recording must not slow a normal run;
 - **stepper, unrecorded** — ``Stepper.advance(10, record_last=False)`` ÷ 10: "Step 10
   batches" and "Finish the epoch" up to their last batch;
 - **recorded step** — ``Stepper.advance(1)``: one step keeping every layer's a, z, δ,
@@ -75,6 +79,17 @@ def data(spec):
     return ds.X_train, ds.y_train, f"MNIST, {ds.n_train:,} training digits"
 
 
+def step_as_before(net, X, Y):
+    """``Network._step`` as it was before ``apply_gradients`` existed."""
+    a = net.forward(X, training=True)
+    loss = net.compute_loss(a, Y)
+    net.backward(net.loss.backward(a, Y))
+    net.add_l2_gradients()
+    triples = net.parameters()
+    net.optimizer.step([p for _, p, _ in triples], [g for _, _, g in triples])
+    return loss, a
+
+
 def main():
     spec = get_preset("mnist-mlp").run_spec()
     X, y, what = data(spec)
@@ -84,17 +99,22 @@ def main():
     plain_stepper = Stepper(plain, X, y, **settings)     # only for fit's batches, in order
     net = build_network(spec, 784, 10)
     stepper = Stepper(net, X, y, **settings)
-    timings = {"fit's step": [], "stepper, unrecorded": [], "recorded step": [],
-               "page extras": []}
+    timings = {"fit's step": [], "fit's step, as before": [], "stepper, unrecorded": [],
+               "recorded step": [], "page extras": []}
+    plain._first_parametric().skip_input_gradient = True
+    old = build_network(spec, 784, 10)
+    old._first_parametric().skip_input_gradient = True
     for warm in range(3):
         stepper.advance(1)
-        plain_stepper.advance(1, record_last=False)
-    for _ in range(ARGS.rounds):
+    for round_ in range(ARGS.rounds):
         rows, xb, yb = plain_stepper._next_batch()
         plain_stepper.batch = (plain_stepper.batch + 1) % plain_stepper.n_batches
-        t = time.perf_counter()
-        plain._step(xb, yb)
-        timings["fit's step"].append(time.perf_counter() - t)
+        pair = [("fit's step", plain._step, plain), ("fit's step, as before",
+                                                     lambda x, y: step_as_before(old, x, y), old)]
+        for name, step, _ in (pair if round_ % 2 else pair[::-1]):   # alternate who goes first
+            t = time.perf_counter()
+            step(xb, yb)
+            timings[name].append(time.perf_counter() - t)
 
         t = time.perf_counter()
         stepper.advance(10, record_last=False)

@@ -194,6 +194,7 @@ class Stepper:
         rows, xb, yb = self._next_batch()
         opt.lr = self.lr
         first = net._first_parametric()
+        skip = first is not None and first.skip_input_gradient
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                 if record:
@@ -206,7 +207,7 @@ class Stepper:
         finally:
             opt.lr = self.base_lr
             if first is not None:
-                first.skip_input_gradient = False
+                first.skip_input_gradient = skip
         self.steps += 1
         self.batch += 1
         self.losses.append(float(loss))
