@@ -101,10 +101,14 @@ def plan_model(network, model_file: str, title: str | None = None) -> Plan:
         spec = RunSpec.from_dict(recorded)
     except (SpecError, ValueError, TypeError) as exc:
         raise ExportError(f"{model_file} records a run this version cannot read: {exc}") from None
-    data, n_features, _, _ = data_settings(spec.data)
+    data, n_features, n_classes, _ = data_settings(spec.data)
     if network.n_inputs != n_features:
         raise ExportError(f"{model_file} takes {network.n_inputs} inputs, but its data set "
                           f"{data['name']} has {n_features} features per sample.")
+    outputs = network.n_outputs     # one per class, or one sigmoid unit for two classes
+    if not (outputs == n_classes or (outputs == 1 and n_classes == 2)):
+        raise ExportError(f"{model_file} has {outputs} outputs, but its data set "
+                          f"{data['name']} has {n_classes} classes.")
     return _plan(network, spec, data, title or f"The model in {model_file}, trained further",
                  model_file)
 

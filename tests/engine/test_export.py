@@ -248,6 +248,10 @@ def test_what_cannot_be_exported_is_refused_with_a_sentence_before_writing(tmp_p
     odd.metadata["spec"] = RunSpec(data={"name": "digits"}).to_dict()
     with pytest.raises(ExportError, match="square kernels only"):
         export_model(odd, "odd.npz")
+    wide = Network([Dense(2, 3, "relu"), Dense(3, 4, "softmax")], seed=0)
+    wide.metadata["spec"] = RunSpec(data={"name": "moons"}).to_dict()
+    with pytest.raises(ExportError, match="has 4 outputs, but its data set moons has 2 classes"):
+        export_model(wide, "wide.npz")
     bare = Network([Dense(2, 3, "relu"), Dense(3, 2, "softmax")], seed=0)   # no recorded run
     model, out = tmp_path / "bare.npz", tmp_path / "bare.py"
     save(bare, model)
