@@ -41,7 +41,7 @@ from .network import Network
 from .runs.schema import CONV, DENSE, LIMITS, MAXPOOL
 
 FORMAT, VERSION = "nncore-model", 1
-MAX_JSON = 1_000_000            # characters of model.json
+MAX_JSON = 4_000_000            # characters of model.json (10,000 epochs of history: 1.3e6)
 MAX_JSON_DEPTH = 32             # nesting of its arrays and objects (a model needs 6)
 MAX_TEXT = 200                  # characters of a name in the metadata
 _SIZED = ("Dense", "Conv2D", "MaxPool2D")        # the layers a spec counts as layers

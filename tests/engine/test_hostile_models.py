@@ -22,7 +22,7 @@ import pytest
 from nncore import ModelFileError, Network, load, save
 from nncore.archive import ArchiveError, NpzLimits, open_npz
 from nncore.layers import Dense
-from nncore.runs.schema import DENSE, LIMITS
+from nncore.runs.schema import DENSE, LIMITS, RUN
 from nncore.runs.spec import RunSpec, build_network
 from nncore.serialization import (FILE_LIMITS, MAX_JSON, MAX_JSON_DEPTH, json_depth,
                                   plan_parameters)
@@ -307,6 +307,17 @@ def test_metadata_of_the_wrong_kind_is_refused(metadata, fragment, built):
     header["metadata"] = metadata
     refused(npz({**members, "model.json": np.array(json.dumps(header))}), fragment)
     assert built == []
+
+
+def test_the_history_of_the_longest_run_a_spec_allows_comes_back():
+    net = small_model()
+    epochs = RUN["epochs"].high                            # 10,000 epochs, one figure each
+    rng = np.random.default_rng(0)
+    net.metadata["history"] = {k: rng.random(epochs).tolist() for k in (
+        "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")}
+    net.metadata["history"]["epoch"] = list(range(1, epochs + 1))
+    assert len(json.dumps(net.metadata)) > 1_000_000      # over the old limit of model.json
+    assert load(saved(net)).metadata == net.metadata
 
 
 def test_metadata_the_app_writes_comes_back_as_it_was():
