@@ -25,7 +25,7 @@ import streamlit as st
 
 from lab import datasets, runs, state
 from lab.figures import stepping as figures
-from lab.page import guarded, notice
+from lab.page import callback, guarded, notice
 from lab.pages.training import stepping_checks, stepping_layers, stepping_maps
 from nncore.data import DataUnavailable
 from nncore.runs.run import build_for
@@ -90,6 +90,7 @@ def _publish(session: StepSession) -> None:
 
 
 # ---------------------------------------------------------------- the buttons' callbacks
+@callback
 def _press(how: str) -> None:
     reason = runs.busy()
     if reason:
@@ -120,6 +121,7 @@ def _press(how: str) -> None:
     _publish(session)
 
 
+@callback
 def _retry(lr: float) -> None:
     """Same initial weights, a tenth of the learning rate, stepped as far as before."""
     spec = state.get_spec()
@@ -143,6 +145,7 @@ def _retry(lr: float) -> None:
                           f"{s.losses[-1]:.4g}.")
 
 
+@callback
 def _retry_run(lr: float) -> None:
     spec = state.get_spec()
     try:

@@ -21,10 +21,12 @@ from lab.pages.training.memo import cached
 from nncore.runs import experiments as ex
 from nncore.runs.run import build_for
 from nncore.runs.schema import SpecError
-from nncore.stepping import unit_maps
+from nncore.stepping import unit_maps, work_per_sample
 
 OPEN = "stepping_maps_open"
-RESOLUTION = 32        # points per side of each unit's map
+RESOLUTION = 32        # points per side of each unit's map …
+COARSE = 16            # … or this many, for a wide network
+MAX_WORK = 2e8         # multiply-adds of one drawing of the maps (it may repeat every few s)
 POINTS = 200           # training points drawn on the output map
 
 
@@ -68,8 +70,15 @@ def _maps(dataset, session) -> None:
     rows = ex.fixed_batch(dataset.n_train, POINTS, seed=1)
     X, y = dataset.X_train[rows], dataset.y_train[rows]
 
+    per_sample = work_per_sample(net)
+    resolution = RESOLUTION if per_sample * RESOLUTION ** 2 <= MAX_WORK else COARSE
+    if per_sample * resolution ** 2 > MAX_WORK:
+        st.info(f"This network is too wide to draw as maps here: {resolution ** 2} points of "
+                f"the plane × {per_sample:,} multiply-adds is over the bound of {MAX_WORK:.0e}.")
+        return
+
     def build():
-        maps = unit_maps(net, dataset.X_train, resolution=RESOLUTION)
+        maps = unit_maps(net, dataset.X_train, resolution=resolution)
         return figures.unit_maps_figure(maps, X, y, title=f"Every unit over the plane — {what}")
     try:
         fig = cached("stepping_maps_fig", (net, what), build)
