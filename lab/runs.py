@@ -38,6 +38,7 @@ import streamlit as st
 from lab import datasets, state
 from lab.history import RunHistory, same_shapes
 from lab.models import model_fits
+from lab.page import callback, guarded
 from lab.presence import Presence
 from lab.summaries import duration, ordinal
 from nncore.data import DataUnavailable
@@ -202,6 +203,7 @@ def _continued(spec, dataset, model):
     return network
 
 
+@callback
 def pause_or_resume() -> None:
     trainer = current()
     if trainer is not None:
@@ -237,6 +239,7 @@ def start_task(job, meta: dict, estimate_seconds: float | None = None) -> str | 
     return None
 
 
+@callback
 def stop_task() -> None:
     task = current_task()
     if task is not None and not scheduler().cancel(task):
@@ -262,6 +265,7 @@ def waiting_panel(job, what: str, key: str) -> bool:
     return True
 
 
+@callback
 def _cancel(job) -> None:
     scheduler().cancel(job, "cancelled while it waited for a free slot")
 
@@ -340,6 +344,7 @@ def status_line(progress, place=None) -> str:
     return f"**Training:** epoch {progress.epoch}/{progress.epochs} ({progress.state})"
 
 
+@guarded
 def _sidebar_body(was_active: bool) -> None:
     trainer = current()
     if trainer is None:

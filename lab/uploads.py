@@ -76,10 +76,15 @@ def parse_upload(filename: str, content: bytes) -> dict:
             "filename": safe_name(filename)}
 
 
+MARKDOWN = set("\\*_[]~|")   # emphasis, links, tables, strikethrough
+
+
 def safe_name(filename: str) -> str:
-    """A file name that is safe to show on a page: printable, short, no Markdown tricks."""
+    """A file name that is safe to show on a page: printable, short, no Markdown tricks
+    (its punctuation is escaped, so "[x](http://…)" shows as itself, not as a link)."""
     name = "".join(ch for ch in str(filename) if ch.isprintable() and ch not in "`\\$<>")
-    return name[-60:] or "upload"
+    name = name[-60:] or "upload"
+    return "".join("\\" + ch if ch in MARKDOWN else ch for ch in name)
 
 
 def _label_text(value) -> str:

@@ -451,9 +451,6 @@ def test_a_failing_page_gets_a_sentence_and_the_log_its_traceback(monkeypatch, c
 
 # Every callback and fragment of the app, found in its source: each must wear the guard.
 _CALLBACK_GUARD, _FRAGMENT_GUARD = "callback", "guarded"
-#: The Training page's callbacks and the run panel's, which are being reworked as this is
-#: written: until they wear lab.page.callback, the check on them is expected to fail.
-_PENDING = ("lab/pages/training/", "lab/runs.py")
 
 
 def _sources():
@@ -511,14 +508,7 @@ def _targets():
 
 
 def test_every_callback_and_fragment_wears_the_guard():
-    found = [t for t in _targets() if not t[0].startswith(_PENDING)]
+    found = list(_targets())
     assert len(found) > 30                                   # the scan sees the app
     unguarded = [t[:3] for t in found if not t[3]]
     assert unguarded == []
-
-
-@pytest.mark.xfail(strict=True, reason="the Training page's callbacks do not wear "
-                                       "lab.page.callback yet (being reworked)")
-def test_the_training_page_s_callbacks_wear_the_guard_too():
-    pending = [t for t in _targets() if t[0].startswith(_PENDING)]
-    assert pending and [t[:3] for t in pending if not t[3]] == []

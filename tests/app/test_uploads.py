@@ -87,3 +87,11 @@ def test_an_archive_that_unpacks_too_large_is_refused_before_it_is_unpacked():
     assert len(buf.getvalue()) < 1_000_000                 # a small file that inflates hugely
     with pytest.raises(ValueError, match="unpacks to"):
         parse_upload("bomb.npz", buf.getvalue())
+
+
+def test_a_file_name_cannot_become_a_link_or_formatting_on_the_page():
+    from lab.uploads import safe_name
+    shown = safe_name("[click me](http://example.com)*bold*_x_.csv")
+    assert "[click me](" not in shown and "*bold*" not in shown
+    # Markdown renders each escaped character as itself
+    assert shown.replace("\\", "") == "[click me](http://example.com)*bold*_x_.csv"

@@ -13,6 +13,7 @@ import streamlit as st
 
 from lab import datasets, runs, state
 from lab.models import model_info, read_model_file
+from lab.uploads import safe_name
 from lab.page import callback, guarded, notice, show_error
 from nncore.runs.presets import PRESETS
 
@@ -101,7 +102,7 @@ def _on_upload():
     state.set_model(network)
     st.session_state[POS] = 0
     st.session_state.pop(UPLOAD_MSG, None)
-    notice("success", f"Loaded {uploaded.name[-80:]}: {model_info(network).describe()}.")
+    notice("success", f"Loaded {safe_name(uploaded.name)}: {model_info(network).describe()}.")
 
 
 def model_sources(has_model: bool) -> None:

@@ -10,13 +10,14 @@ import streamlit as st
 
 from lab import datasets, runs, state
 from lab.models import model_fits
-from lab.page import notice
+from lab.page import callback, notice
 from nncore.data import DataUnavailable
 from nncore.runs.schema import SpecError
 
 CONTINUE = "training_continue"      # toggle: train the current model further
 
 
+@callback
 def _on_start():
     try:
         spec = state.get_spec()
@@ -33,6 +34,7 @@ def _on_start():
         notice("error", reason)
 
 
+@callback
 def _on_stop():
     queued = runs.current() is not None and runs.current().state == "queued"
     if runs.stop():
@@ -40,6 +42,7 @@ def _on_stop():
                else "Stopping: the run ends after the batch it is working on.")
 
 
+@callback
 def on_use_rate(rate: float):
     """Make ``rate`` the learning rate of the setup (the diverged run's suggestion)."""
     spec = state.get_spec()

@@ -10,7 +10,7 @@ import streamlit as st
 
 from lab import datasets, runs, state
 from lab.figures import training as figures
-from lab.page import guarded, notice, show_error
+from lab.page import callback, guarded, notice, show_error
 from lab.pages.training.live import POLL
 from lab.pages.training.memo import cached
 from nncore.data import DataUnavailable
@@ -26,6 +26,7 @@ def _work(epochs: int, n_train: int, n_parameters: int) -> float:
     return float(epochs) * n_train * n_parameters
 
 
+@callback
 def _start(kind: str):
     try:
         spec = state.get_spec()
