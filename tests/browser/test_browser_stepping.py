@@ -55,12 +55,23 @@ def test_three_steps_of_seed_003_show_the_math_with_its_numbers(app_url):
             page.goto(preset_link(app_url, "seed003-moons"))
             page.get_by_text("Step through training").first.click(timeout=WAIT)
             step = page.get_by_role("button", name="Step one batch")
-            for n in (1, 2, 3):
+            step.click(timeout=WAIT)
+            expect(page.get_by_text("Step 1", exact=True)).to_be_visible(timeout=WAIT)
+
+            # one neuron, written out as its sum (this tab is quick to draw: step on it)
+            page.get_by_role("tab", name="One neuron").click()
+            for n in (2, 3):
                 step.click(timeout=WAIT)
                 expect(page.get_by_text(f"Step {n}", exact=True)).to_be_visible(timeout=WAIT)
+            neuron = page.locator(".st-key-stepping_neuron_sum")
+            expect(neuron.get_by_text(re.compile(r"^z = .+ × .+ = [−\d].*ReLU → "))
+                   ).to_be_visible(timeout=WAIT)
+            expect(neuron.get_by_text(re.compile(r"^δ = dA × σ'\(z\) = "))).to_be_visible(timeout=WAIT)
 
-            # the layer's equations, rendered, with this step's numbers in them
+            # step 3's equations, rendered, with its numbers in them
+            page.get_by_role("tab", name="This step, layer by layer").click()
             equations = page.locator(".st-key-stepping_equations")
+            expect(page.get_by_text(re.compile(r"^Step 3: epoch 3"))).to_be_visible(timeout=WAIT)
             expect(equations.get_by_text("Pre-activation")).to_be_visible(timeout=WAIT)
             katex = equations.locator(".katex-html")
             expect(katex.filter(has_text=re.compile(r"z\s*\(\s*1\s*\)"))).not_to_have_count(0)
@@ -72,13 +83,6 @@ def test_three_steps_of_seed_003_show_the_math_with_its_numbers(app_url):
                    ).to_be_visible(timeout=WAIT)
             expect(equations.get_by_text(re.compile(r"nncore/layers/dense\.py, lines? \d+"))
                    .first).to_be_visible(timeout=WAIT)
-
-            # one neuron, written out as its sum
-            page.get_by_role("tab", name="One neuron").click()
-            neuron = page.locator(".st-key-stepping_neuron_sum")
-            expect(neuron.get_by_text(re.compile(r"^z = .+ × .+ = [−\d].*ReLU → "))
-                   ).to_be_visible(timeout=WAIT)
-            expect(neuron.get_by_text(re.compile(r"^δ = dA × σ'\(z\) = "))).to_be_visible(timeout=WAIT)
 
             # the gradient check passes
             page.get_by_role("tab", name="Gradient check").click()

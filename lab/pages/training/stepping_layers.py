@@ -55,9 +55,9 @@ def show_equation(eq, blocks) -> None:
     left, right = st.columns([5, 3])
     with left:
         st.markdown(f"**{eq.title}**")
-        st.latex(eq.general)
-        if eq.numbers:
-            st.latex(eq.numbers)
+        # one formula for both lines: half as many for the browser to typeset
+        st.latex(eq.general if not eq.numbers else
+                 rf"\begin{{gathered}} {eq.general} \\[10pt] {eq.numbers} \end{{gathered}}")
     with right:
         for block in blocks or []:
             st.code(block.numbered(), language="python", wrap_lines=True)
