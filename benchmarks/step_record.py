@@ -60,7 +60,7 @@ if ARGS.threads:
 import numpy as np  # noqa: E402  (after the thread settings)
 
 from nncore.runs.presets import get_preset  # noqa: E402
-from nncore.runs.run import build_for, load_spec_data  # noqa: E402
+from nncore.runs.run import load_spec_data  # noqa: E402
 from nncore.runs.spec import build_network  # noqa: E402
 from nncore.stepping import Stepper, neuron_view, sources  # noqa: E402
 

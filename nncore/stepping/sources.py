@@ -23,7 +23,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..layers import Conv2D, Dense, Dropout, MaxPool2D
+from ..layers import Dense, Dropout, MaxPool2D
 from ..network import Network
 from ..optimizers import SGD, Adam
 from ..trace import stages

@@ -45,17 +45,19 @@ class StepSession:
     """A Stepper on the network of ``spec`` and the data set it names."""
 
     spec: RunSpec
-    data: dict
+    dataset: object                               # the Dataset it steps through
     stepper: Stepper
     checks: dict = field(default_factory=dict)    # step → the gradient check of its batch
     caches: dict = field(default_factory=dict)    # what the tabs keep between reruns
 
 
-def current(spec: RunSpec | None = None) -> StepSession | None:
-    """The session's stepping, if it steps ``spec`` (default: the current setup)."""
+def current(spec: RunSpec | None = None, dataset=None) -> StepSession | None:
+    """The session's stepping, if it steps ``spec`` (default: the current setup) on
+    ``dataset`` (default: whichever data set it was started on)."""
     held = st.session_state.get(SESSION)
     spec = spec if spec is not None else state.get_spec()
-    if isinstance(held, StepSession) and held.spec == spec:
+    if (isinstance(held, StepSession) and held.spec == spec
+            and (dataset is None or held.dataset is dataset)):
         return held
     return None
 
@@ -73,7 +75,7 @@ def _new_session(spec: RunSpec, dataset) -> StepSession:
     stepper = Stepper(network, dataset.X_train, dataset.y_train, epochs=spec.epochs,
                       batch_size=spec.batch_size, shuffle=spec.shuffle, seed=spec.seed,
                       schedule=spec.schedule)
-    session = StepSession(spec, dict(spec.data), stepper)
+    session = StepSession(spec, dataset, stepper)
     st.session_state[SESSION] = session
     return session
 
@@ -99,7 +101,7 @@ def _press(how: str) -> None:
         return
     try:
         spec, dataset = state.get_spec(), datasets.current_dataset()
-        session = current(spec) or _new_session(spec, dataset)
+        session = current(spec, dataset) or _new_session(spec, dataset)
     except (DataUnavailable, SpecError, TrainingError, ValueError, OSError) as exc:
         notice("error", str(exc))
         return
@@ -169,12 +171,12 @@ def section(dataset) -> None:
                      key=OPEN, on_change="rerun") as box:
         if box.open:
             guarded(_body)(dataset)
-    stepping_maps.unit_maps_section(dataset, current())
+    stepping_maps.unit_maps_section(dataset)
 
 
 def _body(dataset) -> None:
     spec = state.get_spec()
-    session = current(spec)
+    session = current(spec, dataset)
     st.caption("Train one batch at a time — the same batches, in the same order, with the "
                "same loss and optimizer as **Start** with this seed — and see every number of "
                "the step: each layer's equations with this batch's matrices, one neuron's sum "

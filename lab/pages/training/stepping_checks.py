@@ -42,9 +42,9 @@ def gradient_tab(session, record) -> None:
                  icon=":material/fact_check:"):
         weights = [u.before for u in record.updates.values()]
         with st.spinner("Comparing backprop with finite differences…"):
-            session.checks[record.step] = check_gradients(
+            session.checks = {record.step: check_gradients(
                 session.stepper.network, record.X[:rows], record.Y[:rows], weights=weights,
-                max_entries=GRADCHECK["entries"])
+                max_entries=GRADCHECK["entries"])}      # the last check only
     checks = session.checks.get(record.step)
     if checks:
         _verdict(checks)

@@ -152,7 +152,7 @@ def _conv_forward(stage, n):
 def _pool_forward(stage, n):
     l = stage.number
     return [figures.maps_figure(stage.a_prev[n], f"a({l - 1}) of sample {n}: the maps pooled"),
-            figures.maps_figure(stage.winners[n], f"Which input won its window (dark: it won)",
+            figures.maps_figure(stage.winners[n], "Which input won its window (dark: it won)",
                                 symmetric=False),
             figures.maps_figure(stage.a[n], f"a({l}) of sample {n}: each window's largest")]
 

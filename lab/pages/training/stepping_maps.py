@@ -30,17 +30,17 @@ MAX_WORK = 2e8         # multiply-adds of one drawing of the maps (it may repeat
 POINTS = 200           # training points drawn on the output map
 
 
-def unit_maps_section(dataset, session) -> None:
+def unit_maps_section(dataset) -> None:
     if dataset.n_features != 2:
         return
     with st.expander("Neurons as pictures: every unit as a map over the input plane",
                      icon=":material/grid_view:", key=OPEN, on_change="rerun") as box:
         if box.open:
             live = runs.active()
-            st.fragment(run_every=CHART_SECONDS if live else None)(_maps)(dataset, session)
+            st.fragment(run_every=CHART_SECONDS if live else None)(_maps)(dataset)
 
 
-def _network(dataset, session):
+def _network(dataset):
     """(network, what it is) for the maps, and a signature that changes when it does."""
     trainer = runs.current()
     if trainer is not None:
@@ -61,9 +61,9 @@ def _network(dataset, session):
 
 
 @guarded
-def _maps(dataset, session) -> None:
+def _maps(dataset) -> None:
     try:
-        net, what = _network(dataset, session)
+        net, what = _network(dataset)
     except (SpecError, ValueError) as exc:
         st.info(str(exc))
         return
