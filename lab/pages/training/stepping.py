@@ -11,7 +11,7 @@
 
 The engine does the computing (``nncore.stepping``); these modules only draw. Stepping
 runs here, in the server process, one press at a time within the bounds the engine
-declares (``STEP_BOUNDS``), never in a queue; its state — a ``Stepper`` on the setup's
+declares (``STEP_BOUNDS``; "Finish the epoch" under a progress bar), never in a queue; its state — a ``Stepper`` on the setup's
 network — lives in ``st.session_state``. After every press the stepped network becomes the
 session's model, as a finished run's does. A stepping session and a run of the same
 session never go at once: while ``runs.busy()`` has a reason, the buttons say it.
@@ -31,13 +31,15 @@ from nncore.data import DataUnavailable
 from nncore.runs.run import build_for
 from nncore.runs.schema import SpecError
 from nncore.runs.spec import RunSpec
-from nncore.stepping import Stepper, StepTooLarge, diagnose_run
+from nncore.stepping import Stepper, StepTooLarge, check_bounds, diagnose_run
 from nncore.training import TrainingError
 
 SESSION = "stepping"                 # StepSession, or absent
 OPEN = "stepping_open"               # the expander's state
 DIAGNOSES = "stepping_run_diagnoses"  # {id(trainer): Divergence or sentence}
 REPLAY_WORK = 2e10                   # a diverged run is replayed up to this many multiply-adds
+PENDING = "stepping_pending"         # "Finish the epoch" was pressed: step with a progress bar
+CHUNK = 25                           # steps between two updates of that bar
 
 
 @dataclass
@@ -113,8 +115,10 @@ def _press(how: str) -> None:
         elif stepper.why_not():
             notice("info", stepper.why_not())
             return
-        elif how == "epoch":
-            stepper.finish_epoch()
+        elif how == "epoch":          # may take seconds: stepped by _body, with progress
+            check_bounds(stepper.network, stepper.batch_size, stepper.n_batches - stepper.batch)
+            st.session_state[PENDING] = True
+            return
         else:
             stepper.advance(10 if how == "ten" else 1)
     except StepTooLarge as exc:
@@ -195,6 +199,8 @@ def _body(dataset) -> None:
               icon=":material/last_page:", **kw)
     c4.button("Back to the initial weights", key="stepping_reset", on_click=_press,
               args=("reset",), icon=":material/restart_alt:", **kw)
+    if session is not None and st.session_state.pop(PENDING, False):
+        _finish_epoch(session)
     if session is None:
         if isinstance(st.session_state.get(SESSION), StepSession):
             st.caption("The setup changed since the last step: the next step starts again "
@@ -216,6 +222,25 @@ def _body(dataset) -> None:
     with tabs[3]:
         if tabs[3].open:
             stepping_checks.initialisation_tab(spec, dataset, session)
+
+
+def _finish_epoch(session: StepSession) -> None:
+    """Step to the end of the epoch, CHUNK steps at a time under a progress bar (the
+    model follows every chunk; pressing anything stops between two chunks)."""
+    s = session.stepper
+    total = s.n_batches - s.batch
+    bar = st.progress(0.0, text=f"Stepping to the end of epoch {s.epoch + 1}…")
+    done = 0
+    while done < total and s.diverged is None:
+        n = min(CHUNK, total - done)
+        taken = s.advance(n, record_last=done + n == total)
+        done += taken
+        _publish(session)
+        if taken < n:
+            break
+        bar.progress(done / total, text=f"Step {s.steps:,}: {done:,} of {total:,} batches of "
+                                        "the epoch (press anything to stop)")
+    bar.empty()
 
 
 def _status(session: StepSession) -> None:
