@@ -36,15 +36,27 @@ How the two processes talk:
 The parent's network is not touched while the child trains. When the run ends, the final
 weights are copied into it, so that the object handed to the trainer is the trained
 network, as with ``BackgroundTrainer``.
+
+The child imports nncore and nothing of the program that started it. multiprocessing would
+otherwise run that program's main script again in every child before training (it does so
+to find what the child's function may need from it). In a Streamlit server the main
+module is the app's script (Streamlit installs it as ``__main__``), so every Start
+imported Streamlit and the whole app in the child and drew the page there, with no page
+to draw on: 0.4–2 s before the first batch, and some 55 "missing ScriptRunContext"
+warnings in the server's log. ``_engine_only`` hides the main script while a child
+starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import sys
 import tempfile
 import threading
 import time
+import types
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -67,6 +79,27 @@ def _context():
     if method == "forkserver":
         ctx.set_forkserver_preload([__name__])
     return ctx
+
+
+_MAIN_SWAP = threading.Lock()   # one child starts at a time behind the stand-in
+
+
+@contextlib.contextmanager
+def _engine_only():
+    """While a child starts, ``__main__`` is a stand-in with no file, so the child does not
+    run the parent's main script (see the module docstring): its function and arguments
+    all come from nncore. Only multiprocessing's start reads ``__main__`` meanwhile; a
+    program that installs a new one in the while (Streamlit does, at each script run)
+    keeps it."""
+    stand_in = types.ModuleType("__main__")
+    with _MAIN_SWAP:
+        parent_main = sys.modules.get("__main__")
+        sys.modules["__main__"] = stand_in
+        try:
+            yield
+        finally:
+            if sys.modules.get("__main__") is stand_in:
+                sys.modules["__main__"] = parent_main
 
 
 class ProcessControl(TrainerControl):
@@ -223,7 +256,8 @@ class ProcessTrainer(BackgroundTrainer):
                 args=(child_conn, self.network, tickets,
                       self.control, self._fit_kwargs))
             try:
-                self.process.start()
+                with _engine_only():
+                    self.process.start()
             except OSError:          # no processes here after all: train on this thread
                 self.process = None
                 _release(blocks)
@@ -424,7 +458,8 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
         conn.send(("end", "failed", None, f"Training could not start: {exc}", None, None))
         return
     pending, last_batch = [], None
-    last_report = last_epoch_report = time.perf_counter()
+    last_report = float("-inf")            # the first batch is reported at once
+    last_epoch_report = time.perf_counter()
     threads = _BlasThreads(control)
     threads.follow()
 
