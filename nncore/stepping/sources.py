@@ -147,7 +147,12 @@ def sources(network: Network) -> dict:
     for number, stage in enumerate(stages(network), start=1):
         layer = layers[stage.layer_index]
         if isinstance(layer, MaxPool2D):
-            eq = {"pool": lines_of(type(layer).forward, "np.maximum(", "won ="),
+            # 2×2 windows two apart take the layer's fast path, when it has one
+            fast = getattr(layer, "fast", False) and layer.pool_size == layer.stride == 2
+            eq = {"pool": (lines_of(type(layer).forward, "np.maximum(left, right)",
+                                    "np.maximum(top, bottom)") if fast else
+                           lines_of(type(layer).forward, "np.maximum(best, candidate",
+                                    "won = candidate")),
                   "pool_back": lines_of(type(layer).backward)}
         else:
             eq = _weighted(layer, _activation_of(network, stage))
