@@ -24,9 +24,13 @@ How the two processes talk:
     child  ──► parent  messages on a pipe, read by a thread of the parent:
                        ("ready",)               once the data is mapped;
                        ("batches", losses, epoch, batch, batches, epochs, elapsed,
-                           samples_seen)            at most every REPORT_SECONDS, and
-                                                before any "weights";
-                       ("epoch", history)       after an epoch, at most as often;
+                           samples_seen)            the first batch's at once, then at
+                                                most every REPORT_SECONDS, and before
+                                                any "weights" or "snapshot";
+                       ("epoch", history, arrays)   after an epoch, at most as often,
+                                                and before any "snapshot";
+                       ("snapshot", Snapshot)   at the epochs the run's SnapshotPlan
+                                                names (a Snapshot of ``threads.py``);
                        ("weights", arrays)      when asked (also while paused), and
                                                 when it pauses;
                        ("held", pauses)         when a pause has taken hold, and
@@ -62,7 +66,7 @@ from multiprocessing import shared_memory
 import numpy as np
 
 from . import shared_data
-from .threads import BackgroundTrainer, TrainerControl
+from .threads import BackgroundTrainer, SnapshotPlan, TrainerControl
 from ..training import History, TrainingDiverged
 
 REPORT_SECONDS = 0.2        # how often the child reports its batch losses
@@ -254,7 +258,7 @@ class ProcessTrainer(BackgroundTrainer):
             self.process = self._ctx.Process(
                 target=_train_in_child, name="nncore-training", daemon=True,
                 args=(child_conn, self.network, tickets,
-                      self.control, self._fit_kwargs))
+                      self.control, self._fit_kwargs, self._plan))
             try:
                 with _engine_only():
                     self.process.start()
@@ -301,6 +305,8 @@ class ProcessTrainer(BackgroundTrainer):
             elif kind == "epoch":
                 self._record_epoch(body[0])
                 self._last_epoch = (body[0], body[1])
+            elif kind == "snapshot":
+                self._record_snapshot(body[0])
             elif kind == "weights":
                 self._take_weights(body[0])
             elif kind == "held":
@@ -446,7 +452,7 @@ class _BlasThreads:
         self._applied = wanted
 
 
-def _train_in_child(conn, network, tickets, control, fit_kwargs):
+def _train_in_child(conn, network, tickets, control, fit_kwargs, plan: SnapshotPlan):
     """The child's whole life: map the data, train, report, send the final weights."""
     try:
         attached = [_attach(t) for t in tickets]
@@ -457,7 +463,7 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
     except Exception as exc:   # the parent shows the sentence
         conn.send(("end", "failed", None, f"Training could not start: {exc}", None, None))
         return
-    pending, last_batch = [], None
+    pending, last_batch, steps = [], None, 0
     last_report = float("-inf")            # the first batch is reported at once
     last_epoch_report = time.perf_counter()
     threads = _BlasThreads(control)
@@ -471,11 +477,11 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
         pending, last_report = [], time.perf_counter()
 
     def report(event):
-        nonlocal last_batch, last_epoch_report
+        nonlocal last_batch, last_epoch_report, steps
         if event.kind == "batch_end":
             threads.follow()
             pending.append(float(event.loss))
-            last_batch = event
+            last_batch, steps = event, steps + 1
             if (time.perf_counter() - last_report >= REPORT_SECONDS
                     or event.batch == event.batches):
                 send_losses()
@@ -483,13 +489,19 @@ def _train_in_child(conn, network, tickets, control, fit_kwargs):
                 if pending:      # the parent's step count must reach the copy's first
                     send_losses()
                 conn.send(("weights", network.get_weights()))
-        elif event.kind == "epoch_end" and (time.perf_counter() - last_epoch_report
-                                            >= REPORT_SECONDS):
+        elif event.kind == "epoch_end" and (plan.wants(event) or time.perf_counter()
+                                            - last_epoch_report >= REPORT_SECONDS):
+            if pending:          # a stop mid-epoch: the parent's record reaches it first
+                send_losses()
             # without the per-batch list, which the "batches" messages already carried;
             # with the epoch's weights, which the parent keeps in case this process dies
             conn.send(("epoch", {k: v for k, v in event.history.as_dict().items()
                                  if k != "batch_loss"}, network.get_weights()))
             last_epoch_report = time.perf_counter()
+        if plan.wants(event):    # after the record it belongs to, as on a thread
+            if pending:
+                send_losses()
+            conn.send(("snapshot", plan.take(network, event, steps)))
 
     held_for = None              # the pause the parent was last told the run stands still for
 

@@ -20,6 +20,11 @@ calls ``start()`` when a slot frees; ``when_done`` tells it when the job has end
 ``ProcessTrainer`` (``processes.py``), what the app uses, has the same interface and
 runs the training in a child process instead; it reuses this module's progress record.
 
+A run keeps snapshots for a replay (``snapshots()``): at the start and at about
+SNAPSHOTS evenly spaced epoch ends, the epoch's figures and, for a network whose weights
+all those snapshots hold within SNAPSHOT_BYTES, its weights — so that a page can show a
+run that took a second as it learned, epoch by epoch (``SnapshotPlan``).
+
 ``BackgroundTask`` runs any other long job the same way (the app's learning-rate study
 and scikit-learn cross-check): a function ``fn(report, control)`` on a worker thread,
 watched through ``progress()`` and stopped through ``stop()``.
@@ -36,6 +41,9 @@ from typing import Any, Callable
 from ..training import TrainingControl, TrainingDiverged
 
 BATCH_LOSS_POINTS = 2000   # keep the per-batch curve bounded for the charts
+SNAPSHOTS = 50             # evenly spaced epochs a run keeps for its replay (and its first)
+SNAPSHOT_BYTES = 8 << 20   # what their weights may take, all of them: beyond, figures only
+METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 
 
 class SessionToken:
@@ -78,6 +86,53 @@ class Progress:
 ENDED_BEFORE_START = "cancelled"    # a queued job that was dropped before it started
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The run as it stood at the end of epoch ``epoch`` (0: before its first batch; a run
+    that stopped mid-epoch, after batch ``step`` of the run, counts that epoch)."""
+
+    epoch: int
+    step: int                         # batches trained by then
+    elapsed: float                    # training seconds by then
+    metrics: dict                     # that epoch's figures (METRICS, those recorded)
+    weights: list | None = None       # the network's weights then (``get_weights``), or
+                                      # None: a network too large to keep them for
+
+
+class SnapshotPlan:
+    """Which snapshots a run of ``epochs`` epochs keeps: the start, every ``every``-th
+    epoch's end (about SNAPSHOTS of them), the last epoch's, and where a run that stopped
+    early ended — with weights when all of those fit in SNAPSHOT_BYTES. The thread and the
+    child process take theirs by the same plan, so both keep the same record."""
+
+    def __init__(self, network, epochs: int, count: int | None = None,
+                 budget: int | None = None):
+        self.epochs = max(1, int(epochs))
+        self.every = max(1, -(-self.epochs // (count or SNAPSHOTS)))
+        self.most = -(-self.epochs // self.every) + 2     # + the start and a stop's epoch
+        nbytes = sum(p.nbytes for _, p, _ in network.parameters())
+        self.weights = nbytes * self.most <= (SNAPSHOT_BYTES if budget is None else budget)
+
+    def first(self, network) -> Snapshot:
+        return Snapshot(0, 0, 0.0, {}, network.get_weights() if self.weights else None)
+
+    def wants(self, event) -> bool:
+        """Whether the run keeps a snapshot where ``event`` (of ``Network.fit``) stands."""
+        planned = event.epoch % self.every == 0 or event.epoch == self.epochs
+        if event.kind == "epoch_end":
+            return planned
+        # the end of a run that stopped early, mid-epoch or between two: its last weights
+        return event.kind == "train_end" and event.epoch > 0 and not planned
+
+    def take(self, network, event, step: int) -> Snapshot:
+        """The snapshot of where ``event`` stands (after ``step`` batches in all)."""
+        history = event.history
+        metrics = {name: getattr(history, name)[-1] for name in METRICS
+                   if getattr(history, name)}
+        return Snapshot(event.epoch, step, event.elapsed, metrics,
+                        network.get_weights() if self.weights else None)
+
+
 class TrainerControl(TrainingControl):
     """``TrainingControl`` that tells its trainer when a pause has taken hold.
 
@@ -109,6 +164,7 @@ class _Worker:
         self._alive = alive
         self.control = TrainingControl()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)   # notified when the record moves on
         self._progress = progress
         self._thread: threading.Thread | None = None
         self._stop_reason: str | None = None
@@ -182,6 +238,7 @@ class _Worker:
         with self._lock:
             for k, v in changes.items():
                 setattr(self._progress, k, v)
+            self._changed.notify_all()
 
     def owner_gone(self) -> bool:
         """The session that started the job has been dropped, or its tab has gone."""
@@ -220,12 +277,20 @@ class BackgroundTrainer(_Worker):
         self._step = 0
         self._claimed = False
         self.started_at: float | None = None
+        self._plan = SnapshotPlan(network, self._progress.epochs)
+        self._snapshots: list[Snapshot] = []
 
     # ------------------------------------------------------------------ control
     def start(self) -> "BackgroundTrainer":
         self._launch("nncore-trainer")
         self.started_at = time.time()
         return self
+
+    def _launch(self, name: str):
+        first = self._plan.first(self.network)     # before the worker changes the weights
+        super()._launch(name)                      # (raises if it was started before)
+        with self._lock:                           # first, whatever the worker has sent
+            self._snapshots.insert(0, first)
 
     def pause(self):
         # Check and change under the lock: a run that ends at this very moment must not
@@ -251,6 +316,26 @@ class BackgroundTrainer(_Worker):
             return Progress(**{**p.__dict__, "history": {k: list(v) if isinstance(v, list) else v
                                                           for k, v in p.history.items()},
                                "batch_loss": list(self._batch_loss) if batch_loss else []})
+
+    def snapshots(self) -> list[Snapshot]:
+        """The run's snapshots so far, oldest first (see ``SnapshotPlan``)."""
+        with self._lock:
+            return list(self._snapshots)
+
+    def wait_for_progress(self, timeout: float) -> bool:
+        """Wait until the run has trained a batch, or has ended, for at most ``timeout``
+        seconds (a page that has just started it shows it under way, not at batch 0);
+        True if it has. A run still waiting for a slot is not waited for."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                state, step = self._progress.state, self._progress.step
+                if step > 0 or state not in ("idle", "queued", "running", "paused"):
+                    return True                          # under way, or ended
+                left = deadline - time.monotonic()
+                if state in ("idle", "queued") or left <= 0:
+                    return False
+                self._changed.wait(left)
 
     def model_copy(self):
         """An independent copy of the network with whole (never half-updated) weights.
@@ -284,6 +369,8 @@ class BackgroundTrainer(_Worker):
                                  event.epochs, event.elapsed, event.samples_seen)
         elif event.kind == "epoch_end":
             self._record_epoch(event.history.as_dict())
+        if self._plan.wants(event):
+            self._record_snapshot(self._plan.take(self.network, event, self._step))
         if self._on_event is not None:
             self._on_event(event)
 
@@ -325,6 +412,11 @@ class BackgroundTrainer(_Worker):
             done = (epoch - 1) * batches + batch
             total = epochs * batches
             p.eta_seconds = (elapsed / done * (total - done)) if done else None
+            self._changed.notify_all()
+
+    def _record_snapshot(self, snapshot: Snapshot):
+        with self._lock:
+            self._snapshots.append(snapshot)
 
     def _record_held(self):
         """The pause has taken hold: the run stands still with everything it did recorded
