@@ -33,7 +33,7 @@ with st.sidebar:
     # "Training: epoch 3/10", refreshed while a run goes on (the Training page shows its own)
     runs.sidebar(poll=page.url_path != "training")
     with st.expander("🔗 Share this setup"):
-        st.code(state.share_url(), language=None, wrap_lines=False)   # one line: never split mid-word
+        st.code(state.share_url(), language=None, wrap_lines=False)   # one line, never split
         st.caption("Copy this link (the icon at the top right of the box): it opens the same "
                    "data, network, hyper-parameters and seed.")
 
