@@ -230,7 +230,7 @@ def test_a_diverged_run_is_replayed_to_its_first_overflow_and_retried_and_steppi
     text = _texts(at.markdown)
     assert "Why the run diverged" in text and "At batch" in text and "became" in text
     first = at.session_state["trainer"]
-    at.button(key="stepping_retry_run").click().run()
+    at.button(key="training_retry_diverged").click().run()
     assert at.session_state["spec"].optimizer["lr"] == 1.0
     retry = at.session_state["trainer"]
     assert retry is not first and retry.progress().active

@@ -132,19 +132,29 @@ def test_a_second_start_is_refused_while_a_run_goes_on():
     _run_until_ended(at)
 
 
-def test_diverging_learning_rate_is_explained_with_a_suggestion():
+def test_diverging_learning_rate_is_explained_with_one_suggestion_that_retries():
     # squared error on a linear output with lr 10: the loss is inf within a few batches
     at = _app(_spec(loss="mse", output_activation="linear", optimizer={"name": "sgd", "lr": 10.0},
                     epochs=20))
     at.button(key="training_start").click().run()
     _run_until_ended(at)
-    assert at.session_state["trainer"].progress().state == "diverged"
+    first = at.session_state["trainer"]
+    assert first.progress().state == "diverged"
     errors = _texts(at.error)
     assert "diverged" in errors and "try 1" in errors
     assert at.session_state["model"] is None          # no good epoch: nothing replaced
-    at.button(key="training_use_suggested").click().run()
+    # one answer: a single button, the retry at a tenth of the rate (no second "use lr")
+    answers = [b for b in at.button if "1" in b.label and ("lr" in b.label or "rate" in b.label)]
+    assert [b.key for b in answers] == ["training_retry_diverged"]
+    assert answers[0].label == "Retry from the same initial weights at lr / 10 (1)"
+    answers[0].click().run()
     assert at.session_state["spec"].optimizer["lr"] == 1.0
-    assert "learning rate is now 1" in _texts(at.success)
+    retry = at.session_state["trainer"]
+    assert retry is not first and retry.meta["spec"]["optimizer"]["lr"] == 1.0
+    for a, b in zip(retry.meta["initial_weights"], first.meta["initial_weights"]):
+        np.testing.assert_array_equal(a, b)
+    assert "from the same initial weights at learning rate 1 has started" in _texts(at.success)
+    _run_until_ended(at)
 
 
 def test_a_run_over_the_limits_is_refused_before_it_starts():

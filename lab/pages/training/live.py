@@ -15,7 +15,7 @@ import streamlit as st
 from lab import runs, state
 from lab.figures import training as figures
 from lab.page import guarded, show_error
-from lab.pages.training.controls import on_use_rate
+from lab.pages.training import diverged
 from lab.pages.training.memo import cached
 from lab.summaries import data_line, duration, network_line
 from nncore.runs import experiments as ex
@@ -143,12 +143,7 @@ def outcome(dataset) -> None:
                 "The network as it stood "
                 "is now the current model.", icon=":material/stop_circle:")
     elif p.state == "diverged":
-        kept = ("It completed no epoch, so the previous model (if any) was kept."
-                if p.epoch < 1 else "Its last good weights are now the current model.")
-        show_error(f"{p.message} {kept}")
-        if p.suggested_lr:
-            st.button(f"Use learning rate {p.suggested_lr:g}", key="training_use_suggested",
-                      on_click=on_use_rate, args=(p.suggested_lr,), icon=":material/healing:")
+        diverged.outcome(trainer, p)        # what happened, where it overflowed, one retry
     elif p.state == "cancelled":
         st.info(f"The run was {p.message or 'cancelled'}; nothing was trained.",
                 icon=":material/cancel:")

@@ -6,8 +6,9 @@
   epoch", "Back to the initial weights" — where the batch just taken is shown layer by
   layer, one neuron at a time, with a gradient check and the initialisation explorer
   (``stepping_layers``, ``stepping_checks``);
-* for 2-D data, the network drawn as maps of its units (``stepping_maps``);
-* when the session's last run diverged, where it overflowed and a one-click retry.
+* for 2-D data, the network drawn as maps of its units (``stepping_maps``).
+
+(When a normal run diverges, ``diverged`` replays it with the same engine to say where.)
 
 The engine does the computing (``nncore.stepping``); these modules only draw. Stepping
 runs here, in the server process, one press at a time within the bounds the engine
@@ -31,13 +32,11 @@ from nncore.data import DataUnavailable
 from nncore.runs.run import build_for
 from nncore.runs.schema import SpecError
 from nncore.runs.spec import RunSpec
-from nncore.stepping import Stepper, StepTooLarge, check_bounds, diagnose_run
+from nncore.stepping import Stepper, StepTooLarge, check_bounds
 from nncore.training import TrainingError
 
 SESSION = "stepping"                 # StepSession, or absent
 OPEN = "stepping_open"               # the expander's state
-DIAGNOSES = "stepping_run_diagnoses"  # {id(trainer): Divergence or sentence}
-REPLAY_WORK = 2e10                   # a diverged run is replayed up to this many multiply-adds
 PENDING = "stepping_pending"         # "Finish the epoch" was pressed: step with a progress bar
 CHUNK = 25                           # steps between two updates of that bar
 
@@ -151,26 +150,9 @@ def _retry(lr: float) -> None:
                           f"{s.losses[-1]:.4g}.")
 
 
-@callback
-def _retry_run(lr: float) -> None:
-    spec = state.get_spec()
-    try:
-        new = spec.replace(optimizer={**spec.optimizer, "lr": lr})
-        reason = runs.start(new, datasets.current_dataset())
-    except (SpecError, ValueError, DataUnavailable, OSError) as exc:
-        reason = str(exc)
-    if reason:
-        notice("error", reason)
-        return
-    state.set_spec(new)
-    notice("success", f"A new run from the same initial weights at learning rate {lr:g} has "
-                      "started.")
-
-
 # ---------------------------------------------------------------- drawing
 def section(dataset) -> None:
-    """The Training page's hook: step mode, the 2-D unit maps, a diverged run explained."""
-    _diverged_run(dataset)
+    """The Training page's hook: step mode and the 2-D unit maps."""
     with st.expander("Step through training: see the math run", icon=":material/footprint:",
                      key=OPEN, on_change="rerun") as box:
         if box.open:
@@ -271,50 +253,6 @@ def _status(session: StepSession) -> None:
 
 def _base_lr(session: StepSession) -> float:
     return float(session.spec.optimizer.get("lr", session.stepper.base_lr))
-
-
-def _diverged_run(dataset) -> None:
-    """A normal run of this session that diverged: where it overflowed, and a retry."""
-    trainer = runs.current()
-    if trainer is None:
-        return
-    p = trainer.progress(batch_loss=False)
-    if p.state != "diverged":
-        return
-    found = st.session_state.setdefault(DIAGNOSES, {})
-    if id(trainer) not in found:
-        found.clear()
-        found[id(trainer)] = _replay(trainer, dataset)
-    d = found[id(trainer)]
-    with st.container(border=True, key="stepping_run_diverged"):
-        st.markdown("**Why the run diverged**")
-        if isinstance(d, str):
-            st.caption(d)
-            return
-        st.markdown(d.sentence)
-        spec = RunSpec.from_dict(trainer.meta["spec"])
-        lr = float(spec.optimizer.get("lr", d.lr)) / 10
-        st.button(f"Retry from the same initial weights at lr / 10 ({lr:g})",
-                  key="stepping_retry_run", on_click=_retry_run, args=(lr,),
-                  icon=":material/healing:", disabled=bool(runs.busy()))
-
-
-def _replay(trainer, dataset):
-    """Replay the diverged run from its initial weights to its first overflow (bounded)."""
-    meta = trainer.meta
-    if meta.get("continued"):
-        return ("This run continued an earlier model, whose starting weights are not kept: it "
-                "cannot be replayed to find where it overflowed.")
-    try:
-        spec = RunSpec.from_dict(meta["spec"])
-        data = datasets.dataset_for(meta["data"])
-        with st.spinner("Replaying the run from its initial weights to find where it overflowed…"):
-            return diagnose_run(lambda: build_for(spec, data), data.X_train, data.y_train,
-                                epochs=spec.epochs, batch_size=spec.batch_size,
-                                shuffle=spec.shuffle, seed=spec.seed, schedule=spec.schedule,
-                                max_work=REPLAY_WORK)
-    except (SpecError, DataUnavailable, ValueError, OSError, KeyError) as exc:
-        return f"The run could not be replayed: {exc}"
 
 
 __all__ = ["StepSession", "current", "section"]
