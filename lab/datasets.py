@@ -27,6 +27,7 @@ from lab import state
 from lab.links import UPLOAD
 from nncore.data import DATASETS, DataUnavailable, Dataset, load_dataset, train_val_test_split
 from nncore.data.mnist import IDX_FILES
+from nncore.data.registry import known_shape as registry_shape
 from nncore.jobs import shared_data
 
 MNIST_DIRS = "mnist_dirs"        # dict kind -> local folder of IDX files (session only)
@@ -86,11 +87,12 @@ def current_dataset() -> Dataset:
 
 
 def known_shape(data: dict) -> tuple[int | None, int | None]:
-    """(n_features, n_classes) of a data set if it was loaded already, else (None, None)."""
+    """(n_features, n_classes) of a data set: as it was loaded (MNIST that fell back: the
+    8×8 digits'), else as the registry knows it before loading, else (None, None)."""
     if data.get("name") == UPLOAD:
         upload = st.session_state.get(UPLOADED)
         return (upload["X"].shape[1], len(upload["class_names"])) if upload else (None, None)
-    return _SHAPES.get(_data_key(data), (None, None))
+    return _SHAPES.get(_data_key(data)) or registry_shape(data.get("name")) or (None, None)
 
 
 def fell_back(data: dict) -> bool:

@@ -393,7 +393,8 @@ def sidebar(poll: bool = True) -> None:
         return
     if trainer.progress(batch_loss=False).active and poll:
         st.fragment(run_every=POLL_SECONDS)(_sidebar_body)(True)
-    elif trainer.progress(batch_loss=False).active:
-        st.markdown("**Training:** running — its progress is on this page")
+    elif trainer.progress(batch_loss=False).active:     # no epoch count: it would go stale
+        now = {"queued": "waiting for a free slot"}.get(trainer.state, trainer.state)
+        st.markdown(f"**Training:** {now} — its progress is on this page")
     else:
         _sidebar_body(False)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import math
 
-from lab.datasets import dataset_title, fell_back
+from lab.datasets import UPLOAD_PARAMS, dataset_title, fell_back
+from lab.links import UPLOAD
+from nncore.data import DATASETS
 from nncore.runs.spec import LayerSpec, RunSpec
 
 
 def data_line(spec: RunSpec) -> str:
-    """"Two moons (n_samples 1000, noise 0.2, …)": the data set and its parameters."""
-    params = ", ".join(f"{k} {v}" for k, v in spec.data.items() if k != "name")
-    line = f"{dataset_title(spec.data['name'])}" + (f" ({params})" if params else "")
+    """"Two moons (1,000 points, noise 0.2, seed 0, no validation split)": the data set and
+    its parameters in words, as each parameter's ``ParamSpec`` says them."""
+    name = spec.data["name"]
+    specs = UPLOAD_PARAMS if name == UPLOAD else getattr(DATASETS.get(name), "params", {})
+    params = ", ".join(specs[k].say(v) if k in specs else f"{k} {v}"
+                       for k, v in spec.data.items() if k != "name")
+    line = dataset_title(name) + (f" ({params})" if params else "")
     if fell_back(spec.data):
         line += " — unavailable, the 8×8 digits stand in"
     return line

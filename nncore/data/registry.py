@@ -36,7 +36,7 @@ import numpy as np
 from . import toy2d
 from .dataset import DataUnavailable, Dataset
 from .mnist import KINDS as MNIST_KINDS
-from .mnist import mnist_dataset
+from .mnist import N_PIXELS, mnist_dataset
 from .splits import train_val_test_split
 
 
@@ -53,6 +53,8 @@ class ParamSpec:
     max: int | float
     type: type  # int or float
     help: str = ""
+    words: str = "{}"  # how a value reads in a summary line: "{:,} points" → "1,000 points"
+    none: str = ""     # what 0 or None reads as, where it means "none": "no validation split"
 
     def check(self, name, value, dataset=""):
         """Return ``value`` if it is allowed, else raise ValueError saying what is."""
@@ -72,6 +74,10 @@ class ParamSpec:
                 f"{name}{where} must be {kind} from {self.min} to {self.max}{optional}; got {value!r}."
             )
         return self.type(value)
+
+    def say(self, value) -> str:
+        """``value`` in words, as a one-line summary of a setup says it."""
+        return self.none if not value and self.none else self.words.format(value)
 
     def clamp(self, value):
         """Turn an untrusted value — a URL query parameter, say, possibly a string — into an
@@ -102,13 +108,17 @@ class DatasetInfo:
         return {key: spec.default for key, spec in self.params.items()}
 
 
-_SEED = ParamSpec(0, 0, 2**31 - 1, int, "The same seed gives the same data and the same splits.")
-_VAL = ParamSpec(0.1, 0.0, 0.5, float, "Share of the data held out to watch while training.")
-_TEST = ParamSpec(0.2, 0.05, 0.5, float, "Share of the data kept for the final test.")
-_N = ParamSpec(1000, 50, 20_000, int, "Number of points.")
-_NOISE = ParamSpec(0.2, 0.0, 1.0, float, "Standard deviation of the Gaussian noise.")
+_SEED = ParamSpec(0, 0, 2**31 - 1, int, "The same seed gives the same data and the same splits.",
+                  "seed {}")
+_VAL = ParamSpec(0.1, 0.0, 0.5, float, "Share of the data held out to watch while training.",
+                 "{:.0%} for validation", "no validation split")
+_TEST = ParamSpec(0.2, 0.05, 0.5, float, "Share of the data kept for the final test.",
+                  "{:.0%} for testing")
+_N = ParamSpec(1000, 50, 20_000, int, "Number of points.", "{:,} points")
+_NOISE = ParamSpec(0.2, 0.0, 1.0, float, "Standard deviation of the Gaussian noise.", "noise {:g}")
 _LIMIT = ParamSpec(None, 100, 70_000, int,
-                   "Use a random subset of this many training images (None: all 60,000).")
+                   "Use a random subset of this many training images (None: all 60,000).",
+                   "{:,} training images", "all training images")
 
 
 def _generated_params(n_samples, noise):
@@ -140,7 +150,7 @@ DATASETS = {
                     "Exclusive or: seed 001's four points, or a noisy cloud around them when "
                     "n_samples is set.",
                     {**_generated_params(None, 0.2),
-                     "n_samples": replace(_N, default=None,
+                     "n_samples": replace(_N, default=None, none="seed 001's four points",
                                           help="None: the four exact points; a number: a noisy cloud.")}),
         DatasetInfo("spiral", "Spiral", "2d", "Three intertwined spiral arms (CS231n).",
                     {**_generated_params(300, 0.2),
@@ -160,6 +170,16 @@ def dataset_info(name) -> DatasetInfo:
     if name not in DATASETS:
         raise ValueError(f"name must be one of {', '.join(map(repr, DATASETS))}; got {name!r}.")
     return DATASETS[name]
+
+
+def known_shape(name) -> tuple[int, int] | None:
+    """(features, classes) that loading the data set ``name`` gives, known without loading
+    it (so a summary can size a network before the data is there); None for other names."""
+    if name in MNIST_KINDS:
+        return N_PIXELS, len(MNIST_KINDS[name].class_names)
+    if name in _GENERATORS:
+        return 2, len(_GENERATORS[name].class_names)
+    return {"digits": (64, 10), "clusters": (2, 3)}.get(name)
 
 
 def load_dataset(name, *, val_fraction=None, test_fraction=None, seed=None, limit=None,

@@ -189,7 +189,7 @@ def test_generated_data_parameters_are_bound_to_the_setup_and_the_link():
     assert metrics["Test"] == "100"                          # 25 % of 400
     # a new session opened with this link has the same data, and the sidebar says so
     side = [m.value for m in new_app(query=link).sidebar.get("markdown")]
-    assert any("Two moons" in m and "n_samples 400" in m and "noise 0.35" in m for m in side), side
+    assert any("Two moons" in m and "400 points" in m and "noise 0.35" in m for m in side), side
     # shares that leave nothing to train on are refused, with the reason
     set_widget(at, "slider", "data_moons_val_fraction", 0.5)
     set_widget(at, "slider", "data_moons_test_fraction", 0.5)

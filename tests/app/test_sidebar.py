@@ -1,0 +1,113 @@
+"""The sidebar's words, read as a visitor reads them (AppTest on the whole app): the data set
+with its parameters in words, the network with its real sizes before the data is loaded,
+the run's state as it is (paused, not "running"), and the share link on one line."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab import datasets, pages
+from lab.summaries import data_line
+from nncore.data import DATASETS, load_dataset
+from nncore.data.mnist import KINDS as MNIST_KINDS
+from nncore.data.registry import known_shape
+from nncore.runs.presets import get_preset
+from nncore.runs.spec import LayerSpec, RunSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+TIMEOUT = 25
+
+
+def _frame(spec: RunSpec | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=20)
+    at.run()
+    if spec is not None:
+        at.session_state["spec"] = spec
+    if page is not None:
+        at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _sidebar(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.sidebar.markdown)
+
+
+def test_the_data_line_says_the_parameters_in_words():
+    at = _frame(get_preset("seed003-moons").run_spec())
+    assert ("**Data:** Two moons (1,000 points, noise 0.2, seed 0, no validation split)"
+            in _sidebar(at).splitlines())
+    spec = RunSpec(data={"name": "mnist", "val_fraction": 0.1, "seed": 3, "limit": 5000})
+    assert data_line(spec) == "MNIST (10% for validation, seed 3, 5,000 training images)"
+    assert data_line(RunSpec(data={"name": "xor", "seed": 1}, hidden=[LayerSpec(3, "tanh")])) \
+        == "XOR (seed 1)"
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_every_parameter_of_every_data_set_is_said_in_words(name):
+    """No raw key reaches the line, whatever the value: the registry's ParamSpec says each."""
+    for key, ps in DATASETS[name].params.items():
+        for value in {ps.min, ps.max, ps.default}:
+            said = ps.say(value)
+            assert "_" not in said and "limit" not in said, (key, value, said)
+            assert said == ps.none or any(c.isdigit() for c in said), (key, value, said)
+
+
+def test_the_network_has_its_real_sizes_before_the_data_is_loaded():
+    # a data set nobody has loaded in this process (its seed is new): the frame must not
+    # load it to say the sizes, and must not say "in-…-out"
+    data = {"name": "mnist", "val_fraction": 0.1, "seed": 918_273}
+    assert datasets._SHAPES.get(datasets._data_key(data)) is None
+    at = _frame(RunSpec(data=data))
+    assert "**Network:** 784-256-128-10 relu" in _sidebar(at)
+    assert datasets._SHAPES.get(datasets._data_key(data)) is None     # still not loaded
+    moons = RunSpec(data={"name": "spiral", "seed": 918_273}, hidden=[LayerSpec(8)])
+    assert "**Network:** 2-8-3 relu" in _sidebar(_frame(moons))
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_the_shape_known_before_loading_is_the_loaded_shape(name):
+    if name in MNIST_KINDS and not os.environ.get(MNIST_KINDS[name].env_var):
+        pytest.skip(f"{MNIST_KINDS[name].env_var} is not set: no {name} to load and compare")
+    loaded = load_dataset(name, allow_fallback=False, allow_download=False)
+    assert known_shape(name) == (loaded.n_features, loaded.n_classes)
+
+
+def test_the_run_says_paused_while_it_is_paused():
+    spec = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
+                   hidden=[LayerSpec(8)], optimizer={"name": "sgd", "lr": 0.1},
+                   batch_size=1, epochs=5000, seed=0)
+    at = _frame(spec, pages.TRAINING)
+    at.button(key="training_start").click().run()
+    trainer = at.session_state["trainer"]
+    end = time.monotonic() + TIMEOUT
+    while trainer.state != "running":
+        assert time.monotonic() < end, "the run did not start in time"
+        time.sleep(0.05)
+    try:
+        at.run()
+        assert "**Training:** running — its progress is on this page" in _sidebar(at)
+        at.button(key="training_pause").click().run()
+        assert trainer.state == "paused"
+        side = _sidebar(at)
+        assert "**Training:** paused — its progress is on this page" in side
+        assert "running" not in side
+        at.button(key="training_pause").click().run()          # Resume
+        assert "**Training:** running" in _sidebar(at)
+    finally:
+        trainer.stop()
+        end = time.monotonic() + TIMEOUT
+        while trainer.progress().active and time.monotonic() < end:
+            time.sleep(0.05)
+
+
+def test_the_share_link_is_one_line_that_never_breaks_inside_a_word():
+    at = _frame()
+    link = at.sidebar.code[0]
+    assert link.value.startswith("?v=") and " " not in link.value
+    assert not link.proto.wrap_lines            # wrapped, it broke anywhere, mid-word
