@@ -135,7 +135,7 @@ def test_a_second_start_is_refused_while_a_run_goes_on():
 def test_diverging_learning_rate_is_explained_with_one_suggestion_that_retries():
     # squared error on a linear output with lr 10: the loss is inf within a few batches
     at = _app(_spec(loss="mse", output_activation="linear", optimizer={"name": "sgd", "lr": 10.0},
-                    epochs=20))
+                    epochs=5000))                     # the retry must still be running
     at.button(key="training_start").click().run()
     _run_until_ended(at)
     first = at.session_state["trainer"]
@@ -154,6 +154,7 @@ def test_diverging_learning_rate_is_explained_with_one_suggestion_that_retries()
     for a, b in zip(retry.meta["initial_weights"], first.meta["initial_weights"]):
         np.testing.assert_array_equal(a, b)
     assert "from the same initial weights at learning rate 1 has started" in _texts(at.success)
+    at.button(key="training_stop").click().run()
     _run_until_ended(at)
 
 

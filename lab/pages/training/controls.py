@@ -15,6 +15,14 @@ from nncore.data import DataUnavailable
 from nncore.runs.schema import SpecError
 
 CONTINUE = "training_continue"      # toggle: train the current model further
+# A button the setup's problem keeps from working is disabled with this help; the problem
+# itself is said once, at the top of the page.
+BLOCKED = "First fix the setup's problem said at the top of the page."
+
+
+def blocked(dataset) -> bool:
+    """Whether the setup has a problem that keeps it from training on ``dataset``."""
+    return state.get_spec().blocking_problem(dataset.n_classes) is not None
 
 
 @callback
@@ -57,11 +65,13 @@ def buttons(dataset, progress) -> None:
     active = progress is not None and progress.active
     model = state.get_model()
     can_continue = model is not None and model_fits(model, dataset) is None
+    if not can_continue:    # off, not just disabled: Start would try it (the tab says why)
+        st.session_state[CONTINUE] = False
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.4])
     c1.button("Start training", key="training_start", type="primary",
-              icon=":material/play_arrow:", on_click=_on_start,
-              help="One run at a time per session: while a run goes on, Start says so instead "
-                   "of starting another.")
+              icon=":material/play_arrow:", on_click=_on_start, disabled=blocked(dataset),
+              help=BLOCKED if blocked(dataset) else "One run at a time per session: while a "
+                   "run goes on, Start says so instead of starting another.")
     paused = progress is not None and progress.state == "paused"
     c2.button("Resume" if paused else "Pause", key="training_pause",
               icon=":material/play_arrow:" if paused else ":material/pause:",

@@ -11,6 +11,7 @@ import streamlit as st
 from lab import datasets, runs, state
 from lab.figures import training as figures
 from lab.page import callback, guarded, notice, show_error
+from lab.pages.training.controls import BLOCKED, blocked
 from lab.pages.training.live import POLL
 from lab.pages.training.memo import cached
 from nncore.data import DataUnavailable
@@ -140,10 +141,11 @@ def experiments_tab(dataset) -> None:
     st.checkbox("Give slower rates more epochs (epochs ÷ rate, as seed 003 does)",
                 key=STUDY_SCALE)
     c1, c2, c3 = st.columns([1, 1, 1])
+    kw = {"disabled": True, "help": BLOCKED} if blocked(dataset) else {}
     c1.button("Run the learning-rate study", key="training_study_start", icon=":material/show_chart:",
-              on_click=_start, args=("study",))
+              on_click=_start, args=("study",), **kw)
     c2.button("Run the scikit-learn cross-check", key="training_cross_start", icon=":material/compare_arrows:",
-              on_click=_start, args=("cross",))
+              on_click=_start, args=("cross",), **kw)
     c3.button("Stop the experiment", key="training_experiment_stop", icon=":material/stop:",
               on_click=runs.stop_task, disabled=not running)
     st.caption("The cross-check trains the same network (hidden layers, activation, batch "

@@ -20,6 +20,7 @@ import streamlit as st
 from lab import runs, state
 from lab.models import read_model_file
 from lab.page import show, show_error
+from lab.pages.training.controls import BLOCKED, blocked
 from lab.pages.training.memo import cached
 from nncore.export import ExportError, export_spec
 from nncore.runs.presets import get_preset
@@ -84,6 +85,9 @@ def export_section(dataset) -> None:
     """Download the current setup as one NumPy script, or as a notebook with its cells."""
     spec, preset = state.get_spec(), state.preset_name()
     st.markdown("**Export as Python**")
+    if blocked(dataset):
+        st.caption(f"Nothing to export yet. {BLOCKED}")
+        return
     try:
         stem, exported, notebook = cached("export", (spec, preset), lambda: _exported(spec, preset))
     except ExportError as exc:

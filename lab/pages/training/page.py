@@ -48,7 +48,10 @@ def render() -> None:
         show_error(f"The data set could not be loaded: {exc}")
         return
     runs.collect()
-    st.caption(f"**Data:** {dataset.description} — {dataset.n_train:,} training, "
+    title = datasets.dataset_title
+    about = (f"{title(dataset.name)}, standing in for {title(spec.data['name'])}"
+             if dataset.fallback_reason else dataset.description)   # (why: the warning below)
+    st.caption(f"**Data:** {about} — {dataset.n_train:,} training, "
                f"{dataset.n_val:,} validation, {dataset.n_test:,} test samples.  \n"
                f"**Network:** {network_line(spec, dataset.n_features, dataset.n_classes)}")
     if dataset.fallback_reason:
@@ -61,7 +64,7 @@ def render() -> None:
     active = progress is not None and progress.active
     controls.buttons(dataset, progress)
     show_notice()
-    stepping.section(dataset)          # step mode, 2-D unit maps, a diverged run explained
+    stepping.section(dataset)          # step mode, 2-D unit maps
 
     st.fragment(run_every=live.POLL if active else None)(live.live_status)(dataset, active)
     st.fragment(run_every=live.CHART_SECONDS if active else None)(live.live_charts)(dataset)

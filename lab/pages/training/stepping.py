@@ -27,7 +27,7 @@ import streamlit as st
 from lab import datasets, runs, state
 from lab.figures import stepping as figures
 from lab.page import callback, guarded, notice
-from lab.pages.training import stepping_checks, stepping_layers, stepping_maps
+from lab.pages.training import controls, stepping_checks, stepping_layers, stepping_maps
 from nncore.data import DataUnavailable
 from nncore.runs.run import build_for
 from nncore.runs.schema import SpecError
@@ -172,7 +172,9 @@ def _body(dataset) -> None:
     if reason:
         st.info(f"{reason} Stepping waits until it has ended.", icon=":material/hourglass:")
     c1, c2, c3, c4 = st.columns([1.1, 1.1, 1.1, 1.6])
-    kw = {"disabled": bool(reason)}
+    kw = {"disabled": bool(reason) or controls.blocked(dataset)}
+    if controls.blocked(dataset):
+        kw["help"] = controls.BLOCKED
     c1.button("Step one batch", key="stepping_one", type="primary", on_click=_press,
               args=("one",), icon=":material/skip_next:", **kw)
     c2.button("Step 10 batches", key="stepping_ten", on_click=_press, args=("ten",),
@@ -183,6 +185,8 @@ def _body(dataset) -> None:
               args=("reset",), icon=":material/restart_alt:", **kw)
     if session is not None and st.session_state.pop(PENDING, False):
         _finish_epoch(session)
+    if controls.blocked(dataset):     # the explorer would only say the problem again
+        return
     if session is None:
         if isinstance(st.session_state.get(SESSION), StepSession):
             st.caption("The setup changed since the last step: the next step starts again "

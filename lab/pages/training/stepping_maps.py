@@ -16,6 +16,7 @@ from lab import runs, state
 from lab.figures import stepping as figures
 from lab.models import model_fits
 from lab.page import guarded
+from lab.pages.training.controls import blocked
 from lab.pages.training.live import CHART_SECONDS
 from lab.pages.training.memo import cached
 from nncore.runs import experiments as ex
@@ -31,7 +32,7 @@ POINTS = 200           # training points drawn on the output map
 
 
 def unit_maps_section(dataset) -> None:
-    if dataset.n_features != 2:
+    if dataset.n_features != 2 or blocked(dataset):   # (the page says the setup's problem)
         return
     with st.expander("Neurons as pictures: every unit as a map over the input plane",
                      icon=":material/grid_view:", key=OPEN, on_change="rerun") as box:
