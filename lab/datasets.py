@@ -64,7 +64,11 @@ def _cached_dataset(key: str) -> Dataset:
 
 
 def _data_key(data: dict) -> str:
-    params = dict(data)
+    """The server's key for a data dict: its parameters with the data set's defaults filled
+    in, so that one data set written two ways (``{"name": "mnist"}`` and ``{"name": "mnist",
+    "seed": 0, "val_fraction": 0.1}``) is loaded and held once."""
+    info = DATASETS.get(data.get("name"))
+    params = {**(info.defaults() if info else {}), **data}
     folder = mnist_folder(params.get("name"))
     if folder:
         params["data_dir"] = folder

@@ -4,8 +4,11 @@ A link carries the whole setup — data set, hidden layers, loss, optimizer, sch
 seeds — so opening it rebuilds the same run, and with the same seed training reaches the
 same weights. The encoding is short and readable::
 
-    ?data=moons&n=1000&noise=0.2&dseed=0&val=0&layers=16relu:normal-0.1&loss=bce
-     &oinit=normal-0.1&opt=sgd&lr=1.0&bs=full&ep=1000&seed=99
+    ?v=2&data=moons&n=1000&noise=0.2&dseed=0&val=0&layers=16relu:normal-0.1&loss=bce
+     &oinit=normal-0.1&opt=sgd&lr=1.0&sched=constant&bs=full&ep=1000&seed=99
+
+``v`` is the link's format: a setting left out means its default, and the format says
+whose (``grammar.LEFT_OUT``), so a link keeps its meaning when a default changes.
 
 A link is untrusted text, so reading one (``spec_from_params``) never fails and never
 does anything but parse: names are looked up in fixed tables, numbers are parsed with
@@ -18,11 +21,11 @@ are ASCII digits only: "²" is a digit to ``str.isdigit`` but not to ``int``.
 No Streamlit here: the app applies these functions to ``st.query_params``.
 """
 
-from lab.links.grammar import (ALL_KEYS, DATA_KEYS, LOSS_CODES, OPTIMIZER_KEYS, SCHEDULE_KEYS,
-                               UPLOAD, layer_token, query_string, share_url, spec_to_params,
-                               with_base)
+from lab.links.grammar import (ALL_KEYS, DATA_KEYS, FORMAT, LOSS_CODES, OPTIMIZER_KEYS,
+                               SCHEDULE_KEYS, UPLOAD, layer_token, query_string, share_url,
+                               spec_to_params, with_base)
 from lab.links.reader import is_link, spec_from_params
 
 __all__ = ["spec_to_params", "spec_from_params", "query_string", "share_url", "with_base",
-           "is_link", "layer_token", "UPLOAD", "ALL_KEYS", "DATA_KEYS", "LOSS_CODES",
+           "is_link", "layer_token", "UPLOAD", "ALL_KEYS", "DATA_KEYS", "FORMAT", "LOSS_CODES",
            "OPTIMIZER_KEYS", "SCHEDULE_KEYS"]

@@ -12,7 +12,7 @@ import re
 from typing import Mapping
 from urllib.parse import urlencode, urlparse
 
-from nncore.runs.schema import OPTIMIZER, SCHEDULE
+from nncore.runs.schema import DEFAULT_SCHEDULE, OPTIMIZER, SCHEDULE
 from nncore.runs.spec import LayerSpec, RunSpec
 
 # ------------------------------------------------------------------- the vocabulary
@@ -27,12 +27,22 @@ SCHEDULE_KEYS = {"step_size": "sstep", "gamma": "gamma", "min_lr_fraction": "min
 assert set(OPTIMIZER_KEYS) == set(OPTIMIZER) and set(SCHEDULE_KEYS) == set(SCHEDULE)
 
 SPEC_KEYS = {  # the top-level keys, besides data parameters and optimizer/schedule settings
-    "data", "layers", "loss", "out", "oinit", "sep", "opt", "sched", "l2", "bs", "ep", "shuf",
-    "seed",
+    "v", "data", "layers", "loss", "out", "oinit", "sep", "opt", "sched", "l2", "bs", "ep",
+    "shuf", "seed",
 }
 ALL_KEYS = (SPEC_KEYS | set(DATA_KEYS.values()) | set(OPTIMIZER_KEYS.values())
             | set(SCHEDULE_KEYS.values()))
 IGNORED_KEYS = {"embed", "embed_options"}   # Streamlit's own
+
+# ------------------------------------------------------------------- the link's format
+# A key left out of a link means its default — the default of the day the link was made.
+# So a link says which format wrote it (``v=2``), and a format whose defaults differ from
+# today's says here what it meant by leaving a key out. The first format had no ``v`` and
+# left ``sched`` out for a constant rate, which was the default then; today's links leave it
+# out for today's default (``DEFAULT_SCHEDULE``, cosine decay). Every link ever made opens
+# the setup it was made with (tests/app/links_of_earlier_versions.json).
+FORMAT = 2
+LEFT_OUT = {1: {"sched": "constant"}}       # format → key → what leaving it out meant
 
 MAX_VALUE_LENGTH = 64         # longer values are refused outright
 MAX_LAYERS_LENGTH = 400       # the layers value may be longer: six layers with options
@@ -94,8 +104,9 @@ def layer_token(layer: LayerSpec) -> str:
 
 
 def spec_to_params(spec: RunSpec) -> dict[str, str]:
-    """The query parameters that describe ``spec`` (all values strings)."""
-    p: dict[str, str] = {"data": str(spec.data.get("name", ""))}
+    """The query parameters that describe ``spec`` (all values strings), in today's
+    format: a setting at its default is left out."""
+    p: dict[str, str] = {"v": str(FORMAT), "data": str(spec.data.get("name", ""))}
     for name, key in DATA_KEYS.items():
         if spec.data.get(name) is not None:
             p[key] = _num(spec.data[name])
@@ -111,8 +122,8 @@ def spec_to_params(spec: RunSpec) -> dict[str, str]:
     for name, key in OPTIMIZER_KEYS.items():
         if name in spec.optimizer:
             p[key] = _num(spec.optimizer[name])
-    schedule = spec.schedule or {"name": "constant"}
-    if schedule.get("name", "constant") != "constant" or len(schedule) > 1:
+    if spec.schedule != DEFAULT_SCHEDULE:
+        schedule = spec.schedule
         p["sched"] = str(schedule.get("name"))
         for name, key in SCHEDULE_KEYS.items():
             if name in schedule:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Mapping
 
-from lab.links.grammar import (_CONV, _LAYER, _POOL, ALL_KEYS, DATA_KEYS, IGNORED_KEYS,
-                               LOSS_CODES, MAX_LAYERS_LENGTH, MAX_VALUE_LENGTH, OPTIMIZER_KEYS,
-                               SCHEDULE_KEYS, UPLOAD, _num, parse_number)
+from lab.links.grammar import (_CONV, _LAYER, _POOL, ALL_KEYS, DATA_KEYS, FORMAT,
+                               IGNORED_KEYS, LEFT_OUT, LOSS_CODES, MAX_LAYERS_LENGTH,
+                               MAX_VALUE_LENGTH, OPTIMIZER_KEYS, SCHEDULE_KEYS, UPLOAD, _num,
+                               parse_number)
 from nncore.data.registry import DATASETS
 from nncore.runs.schema import (CONV, DENSE, LIMITS, MAXPOOL, OPTIMIZER, OPTIMIZERS, RUN,
                                 SCHEDULE, SCHEDULES, default_lr)
@@ -132,6 +133,7 @@ def _spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
     r = _Reader(params)
     default = RunSpec()
     d: dict = {}
+    left_out = LEFT_OUT.get(_format(r), {})    # what this link's format meant by a missing key
 
     # --- the data set
     name = r.take("data")
@@ -197,10 +199,16 @@ def _spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
     d["optimizer"] = dict(sorted(optimizer.items(), key=lambda kv: kv[0] != "name"))
 
     # --- schedule
-    sched_name = r.choice("sched", tuple(SCHEDULES), "constant", "The schedule")
-    schedule = {"name": sched_name}
-    schedule.update(_settings(r, f"the {sched_name} schedule", SCHEDULE_KEYS, SCHEDULE,
-                              SCHEDULES[sched_name].settings, {}))
+    if "sched" in r.raw or "sched" in left_out:
+        sched_name = r.choice("sched", tuple(SCHEDULES), left_out.get("sched", "constant"),
+                              "The schedule")
+        schedule = {"name": sched_name}
+        schedule.update(_settings(r, f"the {sched_name} schedule", SCHEDULE_KEYS, SCHEDULE,
+                                  SCHEDULES[sched_name].settings, {}))
+    else:       # today's default, with any settings the link gives for it
+        schedule = dict(default.schedule)
+        schedule.update(_settings(r, f"the {schedule['name']} schedule", SCHEDULE_KEYS,
+                                  SCHEDULE, SCHEDULES[schedule["name"]].settings, {}))
     d["schedule"] = schedule
 
     # --- training settings
@@ -221,6 +229,23 @@ def _spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
     except (ValueError, TypeError) as e:  # a combination no single check caught
         return RunSpec(), r.notes + [f"The link's setup did not hold together ({e}); the "
                                      "default setup was used."]
+
+
+def _format(r: _Reader) -> int:
+    """The link's format: 1 without ``v`` (links made before formats were numbered)."""
+    version = r.take("v")
+    if version is None:
+        return 1
+    number = parse_number(version, whole=True)
+    if number is None or number < 1:
+        r.note(f"The link's format v should be a whole number from 1, not {_shown(version)}; "
+               f"it was read as today's ({FORMAT}).")
+        return FORMAT
+    if number > FORMAT:
+        r.note(f"The link was made by a newer version of the app (format {number}); it was "
+               f"read as format {FORMAT}, and settings this version does not know fell back.")
+        return FORMAT
+    return number
 
 
 def _clamped(r: _Reader, where: str, what: str, value: int, setting, layer=None) -> int:

@@ -111,7 +111,7 @@ def test_every_page_renders_in_a_fresh_session():
     assert len(side) == 2 and side[0].startswith("**Data:** MNIST")
     assert side[1].startswith("**Network:** ") and "-256-128-" in side[1]
     assert side[1].endswith(" relu, adam lr 0.001, 10 epochs")
-    assert any(c.value.startswith("?data=mnist&layers=256relu,128relu") for c in at.sidebar.get("code"))
+    assert any(c.value.startswith("?v=2&data=mnist&layers=256relu,128relu") for c in at.sidebar.get("code"))
     # Home explains the flow and links every step and the presets
     targets = " ".join(link.proto.page for link in at.get("page_link"))
     for page in ("dataset", "architecture", "training", "inference"):
@@ -131,7 +131,7 @@ def test_every_page_renders_in_a_fresh_session():
 def test_share_link_uses_the_apps_address_when_known():
     at = new_app(url="https://nn-lab.streamlit.app")
     code = [c.value for c in at.sidebar.get("code")]
-    assert any(c.startswith("https://nn-lab.streamlit.app/?data=mnist&") for c in code), code
+    assert any(c.startswith("https://nn-lab.streamlit.app/?v=2&data=mnist&") for c in code), code
 
 
 # ------------------------------------------------------------------ the Dataset page

@@ -25,7 +25,7 @@ from nncore.runs.spec import RunSpec
 def test_default_spec_reads_as_documented():
     params = links.spec_to_params(RunSpec())
     assert links.query_string(params) == (
-        "data=mnist&layers=256relu,128relu&loss=ce&opt=adam&lr=0.001&bs=128&ep=10&seed=0")
+        "v=2&data=mnist&layers=256relu,128relu&loss=ce&opt=adam&lr=0.001&bs=128&ep=10&seed=0")
     assert all(isinstance(v, str) for v in params.values())
     assert set(params) <= links.ALL_KEYS
 
@@ -115,11 +115,11 @@ def test_repeated_keys_take_the_last_value():
 def test_share_url_with_and_without_the_apps_address():
     spec = PRESETS["seed003-moons"].run_spec()
     url = links.share_url("https://nn-lab.streamlit.app/", spec)
-    assert url.startswith("https://nn-lab.streamlit.app/?data=moons&n=1000&noise=0.2")
+    assert url.startswith("https://nn-lab.streamlit.app/?v=2&data=moons&n=1000&noise=0.2")
     assert "layers=16relu:normal-0.1" in url and "bs=full" in url
-    assert links.share_url(None, spec).startswith("?data=moons")
+    assert links.share_url(None, spec).startswith("?v=2&data=moons")
     assert links.share_url("http://localhost:8501/architecture", spec).startswith(
-        "http://localhost:8501/architecture?data=moons")
+        "http://localhost:8501/architecture?v=2&data=moons")
 
 
 def test_a_page_without_link_parameters_is_not_a_link():
@@ -260,7 +260,8 @@ def test_an_out_of_range_setting_falls_back_with_a_note():
 
 # ------------------------------------------------------------------ links made by earlier versions
 # Recorded from the app before its restructure (its link encoder had not changed since the
-# first version): the setups they open, and the query each one was.
+# first version): the setups they open, and the query each one was. They are links of the
+# first format (no v), where a missing sched meant a constant rate.
 EARLIER_LINKS = json.loads((Path(__file__).parent / "links_of_earlier_versions.json").read_text())
 
 
@@ -270,7 +271,40 @@ def test_links_made_by_earlier_versions_open_the_same_setup(entry):
     spec, notes = links.spec_from_params(params)
     assert notes == []
     assert spec.to_dict() == entry["spec"]
-    assert links.query_string(links.spec_to_params(spec)) == entry["query"]   # still made today
+    # Today's link of that setup says its format, and differs from the old one in that
+    # alone and in the schedule, which it names when it is not today's default.
+    today = links.spec_to_params(spec)
+    old = dict(params, v=str(links.FORMAT))
+    if spec.schedule == {"name": "constant"}:
+        old["sched"] = "constant"
+    elif spec.schedule == RunSpec().schedule:
+        old.pop("sched")
+    assert today == old
+    again, notes = links.spec_from_params(today)
+    assert notes == [] and again.to_dict() == entry["spec"]
+
+
+def test_a_link_reads_a_missing_schedule_as_the_default_of_its_format():
+    old, notes = links.spec_from_params({"data": "moons", "layers": "8relu"})
+    assert notes == [] and old.schedule == {"name": "constant"}       # the first format's
+    new, notes = links.spec_from_params({"v": "2", "data": "moons", "layers": "8relu"})
+    assert notes == [] and new.schedule == RunSpec().schedule == {"name": "cosine"}
+    # settings of the default schedule apply to it without naming it
+    tuned, notes = links.spec_from_params({"v": "2", "minlr": "0.1"})
+    assert notes == [] and tuned.schedule == {"name": "cosine", "min_lr_fraction": 0.1}
+    # a constant rate travels by name in today's links, and reads back as constant
+    constant = RunSpec(schedule={"name": "constant"})
+    assert links.spec_to_params(constant)["sched"] == "constant"
+    assert links.spec_from_params(links.spec_to_params(constant))[0] == constant
+
+
+@pytest.mark.parametrize("value, note", [
+    ("3", "newer version of the app (format 3)"), ("0", "from 1, not `0`"),
+    ("two", "from 1, not `two`"), ("²", "from 1, not `²`")])
+def test_a_link_of_an_unknown_format_is_read_as_todays_with_a_note(value, note):
+    spec, notes = links.spec_from_params({"v": value, "data": "moons"})
+    assert spec.data == {"name": "moons"} and spec.schedule == RunSpec().schedule
+    assert len(notes) == 1 and note in notes[0]
 
 
 # ------------------------------------------------------------------ one default, everywhere
