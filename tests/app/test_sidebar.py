@@ -109,5 +109,5 @@ def test_the_run_says_paused_while_it_is_paused():
 def test_the_share_link_is_one_line_that_never_breaks_inside_a_word():
     at = _frame()
     link = at.sidebar.code[0]
-    assert link.value.startswith("?v=") and " " not in link.value
+    assert link.value.startswith("?") and "data=" in link.value and " " not in link.value
     assert not link.proto.wrap_lines            # wrapped, it broke anywhere, mid-word
