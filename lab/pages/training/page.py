@@ -14,7 +14,7 @@ import streamlit as st
 from lab import datasets, runs, state
 from lab.page import run_page, show_error, show_notice
 from lab.pages.training import (analysis, controls, experiments, history, live, model_file,
-                                stepping)
+                                stepping, target)
 from lab.pages.training.memo import cached
 from lab.summaries import network_line
 from nncore.data import DataUnavailable
@@ -69,6 +69,7 @@ def render() -> None:
     st.fragment(run_every=live.POLL if active else None)(live.live_status)(dataset, active)
     st.fragment(run_every=live.CHART_SECONDS if active else None)(live.live_charts)(dataset)
     live.outcome(dataset)
+    target.section(active)             # a preset's run beside the figure it should reach
 
     with st.expander(":material/save: Save or load the model", expanded=False):
         model_file.model_file_section(dataset)
