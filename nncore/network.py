@@ -36,7 +36,8 @@ from .losses import Loss, get_loss, l2_penalty
 from .optimizers import Optimizer, get_optimizer
 from .schedules import get_schedule
 from .trace import trace
-from .training import History, TrainingControl, TrainingDiverged, TrainingError, TrainingEvent
+from .training import (BatchPlan, History, TrainingControl, TrainingDiverged, TrainingError,
+                       TrainingEvent)
 
 EVAL_BATCH = 512  # rows per chunk when predicting (a CNN's feature maps of 512 digits: ~100 MB)
 
@@ -397,10 +398,7 @@ class Network:
             raise ValueError(f"epochs must be a whole number ≥ 1, got {epochs!r}.")
         X = self._check_X(X)
         Y = self._targets(y, len(X))
-        if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
-                                       or isinstance(batch_size, bool) or batch_size < 1):
-            raise ValueError(f"batch_size must be a whole number ≥ 1 (or None for full "
-                             f"batch), got {batch_size!r}.")
+        plan = BatchPlan(len(X), batch_size, shuffle)     # which rows, in which order
         val = None
         if validation_data is not None and len(validation_data[0]):
             Xv = self._check_X(validation_data[0])
@@ -410,8 +408,7 @@ class Network:
         for layer in self.layers:
             if isinstance(layer, Dropout):
                 layer.rng = rng   # one stream: each epoch's shuffle, then that epoch's masks
-        run = _FitRun(self, X, Y, batch_size, shuffle, rng, epochs, val, callbacks, control,
-                      verbose)
+        run = _FitRun(self, X, Y, plan, rng, epochs, val, callbacks, control, verbose)
         base_lr = self.optimizer.lr
         with run:   # quiet overflow warnings, no ∂L/∂X for the first layer, lr restored after
             for epoch in range(1, epochs + 1):
@@ -552,8 +549,7 @@ class Network:
 class _FitRun:
     """Everything ``fit`` keeps track of around its steps, so that its loop stays the loop.
 
-    * the batches: each epoch draws its order from ``rng`` (``rng.permutation(m)``, only
-      when shuffling and there is more than one batch);
+    * the batches: ``BatchPlan``'s, each epoch's order drawn from ``rng``;
     * pause and stop: ``control`` is asked before every batch, so a batch is never cut in
       half; the time spent paused is not training time;
     * ``weights_lock``: held around each step, so another thread reads whole weights;
@@ -563,12 +559,11 @@ class _FitRun:
       put back the weights from the end of the last good epoch and raise TrainingDiverged.
     """
 
-    def __init__(self, net: Network, X, Y, batch_size, shuffle, rng, epochs, val, callbacks,
+    def __init__(self, net: Network, X, Y, plan: BatchPlan, rng, epochs, val, callbacks,
                  control, verbose):
-        self.net, self.X, self.Y, self.m = net, X, Y, len(X)
-        self.batch_size = self.m if batch_size is None or batch_size >= self.m else batch_size
-        self.n_batches = -(-self.m // self.batch_size)
-        self.shuffle, self.rng, self.epochs, self.val = shuffle, rng, epochs, val
+        self.net, self.X, self.Y = net, X, Y
+        self.plan, self.n_batches = plan, plan.n_batches
+        self.rng, self.epochs, self.val = rng, epochs, val
         self.callbacks, self.control, self.verbose = list(callbacks), control, verbose
         self.weights_lock = (control.weights_lock if control is not None
                              else contextlib.nullcontext())
@@ -601,20 +596,14 @@ class _FitRun:
         """This epoch's mini-batches (xb, yb), until they run out or the run is stopped."""
         self.epoch = epoch
         self.last_good = self.net.get_weights()
-        # one full batch: shuffling would only copy the data, the gradient is the same
-        order = self.rng.permutation(self.m) if self.shuffle and self.n_batches > 1 else None
+        order = self.plan.epoch_order(self.rng)
         self.loss_sum, self.correct, self.done, self.paused = 0.0, 0, 0, 0.0
         self.start = time.perf_counter()
         for b in range(self.n_batches):
             if not self._go_on():
                 return
-            lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self.m)
-            if order is None:
-                xb, yb, self.batch_labels = self.X[lo:hi], self.Y[lo:hi], self.labels[lo:hi]
-            else:
-                idx = order[lo:hi]
-                xb, yb, self.batch_labels = (self.X.take(idx, axis=0), self.Y.take(idx, axis=0),
-                                             self.labels[idx])
+            rows = self.plan.rows(order, b)
+            xb, yb, self.batch_labels = self.plan.take(rows, self.X, self.Y, self.labels)
             self.batch = b + 1
             yield xb, yb
 

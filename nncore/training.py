@@ -1,5 +1,7 @@
 """What a training run reports and how it is controlled from outside.
 
+- ``BatchPlan``: which rows make each mini-batch, epoch by epoch — fit's order, which the
+  step mode's ``Stepper`` walks too.
 - ``TrainingEvent``: what ``Network.fit`` tells its callbacks after every batch and epoch.
 - ``History``: the per-epoch record of a run (losses, accuracies, timings).
 - ``TrainingControl``: stop, pause and resume a run from another thread; ``fit``
@@ -9,8 +11,47 @@
 
 from __future__ import annotations
 
+import numbers
 import threading
 from dataclasses import dataclass, field
+
+
+class BatchPlan:
+    """The mini-batches of a run over ``m`` samples: their size, their number, their order.
+
+    Batch b of an epoch (from 0) is rows [b·size, (b+1)·size) of that epoch's order: the
+    rows as they stand, or, when shuffling, a permutation drawn at the start of the epoch
+    from the run's one generator (``rng.permutation(m)``, before that epoch's dropout
+    masks). One full batch is never shuffled: that would only copy the data, the gradient
+    is the same. ``Network.fit`` and the step mode's ``Stepper`` both walk this plan, so a
+    run stepped batch by batch ends with fit's weights, bit for bit.
+    """
+
+    def __init__(self, m: int, batch_size: int | None, shuffle: bool):
+        if batch_size is not None and (not isinstance(batch_size, numbers.Integral)
+                                       or isinstance(batch_size, bool) or batch_size < 1):
+            raise ValueError(f"batch_size must be a whole number ≥ 1 (or None for full "
+                             f"batch), got {batch_size!r}.")
+        self.m = m
+        self.size = m if batch_size is None or batch_size >= m else int(batch_size)
+        self.n_batches = -(-m // self.size)
+        self.shuffle = bool(shuffle) and self.n_batches > 1
+
+    def epoch_order(self, rng):
+        """This epoch's permutation of the rows, drawn from ``rng``; None: as they stand."""
+        return rng.permutation(self.m) if self.shuffle else None
+
+    def rows(self, order, b: int):
+        """The rows of batch ``b`` in ``order``: a slice (rows as they stand) or indices."""
+        lo, hi = b * self.size, min((b + 1) * self.size, self.m)
+        return slice(lo, hi) if order is None else order[lo:hi]
+
+    @staticmethod
+    def take(rows, *arrays) -> tuple:
+        """Those rows of each array: a view for a slice, one gathering copy for indices."""
+        if isinstance(rows, slice):
+            return tuple(a[rows] for a in arrays)
+        return tuple(a.take(rows, axis=0) for a in arrays)
 
 
 @dataclass

@@ -11,10 +11,10 @@ by batch ends with exactly the weights ``fit`` ends with::
     stepper.finish_epoch()      # to the end of the epoch in progress
     stepper.reset()             # back to the initial weights, the first batch
 
-fit's order (``_FitRun.batches``): one generator, ``default_rng(seed)``; at the start of
-every epoch it draws ``rng.permutation(m)`` (when shuffling and there is more than one
-batch) and then, batch by batch, every Dropout layer draws its mask from the same
-generator. The learning rate of epoch e (from 0) is ``schedule(lr, e, epochs)``.
+fit's order: one generator, ``default_rng(seed)``; at the start of every epoch the batches'
+order is drawn from it (``nncore.training.BatchPlan``, which fit walks too) and then, batch
+by batch, every Dropout layer draws its mask from the same generator. The learning rate of
+epoch e (from 0) is ``schedule(lr, e, epochs)``.
 
 When a step overflows (the loss, or any weight, is no longer a finite number), the
 stepper puts back the weights from before that step and says where it happened
@@ -34,6 +34,7 @@ import numpy as np
 
 from ..layers import Conv2D, Dense, Dropout
 from ..schedules import get_schedule
+from ..training import BatchPlan
 from .divergence import Divergence, diagnose
 from .record import StepRecord, _record
 
@@ -89,17 +90,13 @@ class Stepper:
         network._check_ready()
         if not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError(f"epochs must be a whole number ≥ 1, got {epochs!r}.")
-        if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
-                                       or isinstance(batch_size, bool) or batch_size < 1):
-            raise ValueError(f"batch_size must be a whole number ≥ 1 (or None for full "
-                             f"batch), got {batch_size!r}.")
         self.network = network
         self.X = network._check_X(X)
         self.Y = network._targets(y, len(self.X))
         self.m = len(self.X)
-        self.batch_size = self.m if batch_size is None or batch_size >= self.m else batch_size
-        self.n_batches = -(-self.m // self.batch_size)
-        self.epochs, self.shuffle, self.seed = int(epochs), bool(shuffle), seed
+        self.plan = BatchPlan(self.m, batch_size, shuffle)
+        self.batch_size, self.n_batches = self.plan.size, self.plan.n_batches
+        self.epochs, self.seed = int(epochs), seed
         self.schedule = get_schedule(schedule)
         self.base_lr = network.optimizer.lr
         self.initial_weights = network.get_weights()
@@ -178,15 +175,12 @@ class Stepper:
         return (self.epochs - self.epoch) * self.n_batches - self.batch
 
     def _next_batch(self):
+        """(the rows' indices, xb, yb) of the next batch, in fit's order."""
         if self.batch == 0:
-            self.order = (self.rng.permutation(self.m)
-                          if self.shuffle and self.n_batches > 1 else None)
-        lo = self.batch * self.batch_size
-        hi = min(lo + self.batch_size, self.m)
-        if self.order is None:
-            return np.arange(lo, hi), self.X[lo:hi], self.Y[lo:hi]
-        rows = self.order[lo:hi]
-        return rows, self.X.take(rows, axis=0), self.Y.take(rows, axis=0)
+            self.order = self.plan.epoch_order(self.rng)
+        rows = self.plan.rows(self.order, self.batch)
+        xb, yb = self.plan.take(rows, self.X, self.Y)
+        return (np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows), xb, yb
 
     def _step(self, record: bool) -> bool:
         """One step; False (and the weights left as the step made them) if it overflowed."""

@@ -19,6 +19,7 @@ from nncore import ActivationLayer, Conv2D, Dense, Dropout, Flatten, MaxPool2D, 
 from nncore.stepping import STEP_BOUNDS, Stepper, StepTooLarge, check_bounds, record_step
 from nncore.stepping import record as record_module
 from nncore.stepping import work_per_sample
+from nncore.training import BatchPlan
 
 # ------------------------------------------------------------------ the seeds' equations
 SIGMA = {"relu": lambda z: np.maximum(z, 0), "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
@@ -288,6 +289,33 @@ def test_a_run_stepped_batch_by_batch_ends_with_fits_weights_bit_for_bit(name):
         assert np.array_equal(p, q), label
     assert stepper.losses == fitted.history.batch_loss
     assert net.optimizer.lr == fitted.optimizer.lr     # the base rate, as fit leaves it
+
+
+def test_the_batch_plan_that_fit_and_the_stepper_walk():
+    plan = BatchPlan(10, 4, shuffle=True)
+    assert (plan.size, plan.n_batches) == (4, 3)
+    rng = np.random.default_rng(5)
+    order = plan.epoch_order(rng)
+    np.testing.assert_array_equal(order, np.random.default_rng(5).permutation(10))
+    rows = [plan.rows(order, b) for b in range(plan.n_batches)]
+    assert [len(r) for r in rows] == [4, 4, 2]
+    assert sorted(np.concatenate(rows).tolist()) == list(range(10))     # each row once
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10) % 3
+    xb, yb = plan.take(rows[2], X, y)
+    np.testing.assert_array_equal(xb, X[order[8:]])
+    np.testing.assert_array_equal(yb, y[order[8:]])
+    # one full batch (None, or at least the data's size) is never shuffled: nothing drawn
+    for full in (BatchPlan(10, None, shuffle=True), BatchPlan(10, 64, shuffle=True)):
+        before = rng.bit_generator.state
+        assert full.epoch_order(rng) is None and rng.bit_generator.state == before
+        assert full.rows(None, 0) == slice(0, 10) and full.n_batches == 1
+        assert np.shares_memory(full.take(full.rows(None, 0), X)[0], X)   # a view, no copy
+    assert BatchPlan(10, 4, shuffle=False).epoch_order(rng) is None
+    for bad in (0, -1, 2.5, True, "8"):
+        with pytest.raises(ValueError, match="batch_size must be a whole number"):
+            BatchPlan(10, bad, shuffle=True)
+    make, _ = RUNS["full_batch_sgd"]
+    assert isinstance(Stepper(make(), *data(), batch_size=4).plan, BatchPlan)
 
 
 def test_recorded_steps_train_exactly_as_fit_and_say_where_they_are():
