@@ -355,6 +355,21 @@ class ProcessTrainer(BackgroundTrainer):
             self._weights_arrived.notify_all()
 
 
+_warm_up: threading.Thread | None = None
+
+
+def warm_up() -> None:
+    """Start, in the background, the small server process that training children are
+    forked from, so that the first run does not wait for it (a Python importing NumPy and
+    nncore: 0.2–1 s). Harmless to call often: it starts once per process."""
+    global _warm_up
+    if _warm_up is None and _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+        _warm_up = threading.Thread(target=forkserver.ensure_running, daemon=True,
+                                    name="nncore-forkserver-warm-up")
+        _warm_up.start()
+
+
 def make_trainer(network, X, y, **kwargs) -> BackgroundTrainer:
     """A ProcessTrainer where this system can start processes and share semaphores
     between them; where it cannot (some sandboxes and serverless hosts), a

@@ -337,6 +337,16 @@ class BackgroundTrainer(_Worker):
                     return False
                 self._changed.wait(left)
 
+    def wait_under_way(self, seconds: float) -> None:
+        """Until ``seconds`` after the run started: wait for its first batch, then for its
+        end. What a page does right after Start, to show the run under way (a short run:
+        finished) rather than at batch 0. A run waiting for a slot is not waited for."""
+        if self.started_at is None:
+            return
+        deadline = self.started_at + seconds
+        if self.wait_for_progress(max(0.0, deadline - time.time())):
+            self.join(max(0.0, deadline - time.time()))
+
     def model_copy(self):
         """An independent copy of the network with whole (never half-updated) weights.
 

@@ -4,23 +4,24 @@ learning rate with a suggestion; refuse runs over the limits; refuse malformed u
 and keep the previous model; run seed 003's learning-rate study; show a CNN's feature
 maps for a chosen test image.
 
-The run trains on a worker thread, so after clicking Start the tests poll with
-``at.run()`` until the trainer says it has ended (with a timeout).
+The run trains in a child process, so after clicking Start the tests rerun the page until
+the trainer says it has ended, with a deadline (``support.apptest``).
 """
 
 import base64
 import io
 import json
 import os
-import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.apptest import (TIMEOUT, moons_spec, poll_until, run_until_ended, texts,
+                             training_page)
 
-from lab import datasets, pages
+from lab import datasets
 from lab.figures import common
 from lab.models import conv_feature_maps, is_convolutional, read_model_file
 from lab.uploads import parse_upload
@@ -32,41 +33,6 @@ from nncore.serialization import save
 from nncore.runs.spec import LayerSpec, RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / pages.TRAINING)
-TIMEOUT = 25
-
-
-def _spec(**changes) -> RunSpec:
-    spec = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
-                   hidden=[LayerSpec(8)], optimizer={"name": "sgd", "lr": 0.5},
-                   batch_size=32, epochs=2, seed=0)
-    return spec.replace(**changes)
-
-
-def _app(spec: RunSpec) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=20)
-    at.session_state["spec"] = spec
-    at.run()
-    assert not at.exception
-    return at
-
-
-def _texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
-def _run_until_ended(at: AppTest) -> None:
-    end = time.monotonic() + TIMEOUT
-    while time.monotonic() < end:
-        trainer = at.session_state["trainer"]
-        if trainer is not None and not trainer.progress().active:
-            break
-        time.sleep(0.1)
-        at.run()
-    else:
-        pytest.fail("the run did not end in time")
-    at.run()
-    assert not at.exception, at.exception
 
 
 def _model_bytes(n_inputs=2, n_out=2, seed=0) -> bytes:
@@ -78,11 +44,11 @@ def _model_bytes(n_inputs=2, n_out=2, seed=0) -> bytes:
 
 # ------------------------------------------------------------------ training
 def test_train_a_tiny_network_and_see_history_charts_and_model():
-    at = _app(_spec())
-    assert "No run yet" in _texts(at.info)
+    at = training_page(moons_spec())
+    assert "No run yet" in texts(at.info)
     assert at.session_state["model"] is None
     at.button(key="training_start").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
 
     trainer = at.session_state["trainer"]
     assert isinstance(trainer, ProcessTrainer)     # trained in its own process, like the CLI
@@ -90,38 +56,38 @@ def test_train_a_tiny_network_and_see_history_charts_and_model():
     p = trainer.progress()
     assert p.state == "finished" and p.epoch == 2
     assert len(p.history["train_loss"]) == 2 and len(p.history["val_loss"]) == 2
-    assert "Finished 2 epochs" in _texts(at.success)
-    assert f"median {np.median(p.history['seconds']):.2f} s per epoch" in _texts(at.success)
+    assert "Finished 2 epochs" in texts(at.success)
+    assert f"median {np.median(p.history['seconds']):.2f} s per epoch" in texts(at.success)
     assert not at.error
     model = at.session_state["model"]
     assert model is trainer.network and model.metadata["history"]["epoch"] == [1, 2]
     assert model.metadata["spec"]["epochs"] == 2
-    # loss, accuracy, batch loss, live boundary, confusion, per class, test boundary
-    assert len(at.get("plotly_chart")) >= 7
+    # the replay (curves and boundary), batch loss, confusion, per class, test boundary
+    assert len(at.get("plotly_chart")) >= 5
     labels = [m.label for m in at.metric]
     assert "Samples / second" in labels and "Accuracy (test set)" in labels
     assert at.progress[0].value == 100
 
 
 def test_stop_ends_the_run_and_keeps_its_network():
-    at = _app(_spec(epochs=5000, batch_size=1))
+    at = training_page(moons_spec(epochs=5000, batch_size=1))
     at.button(key="training_start").click().run()
     assert at.session_state["trainer"].progress().active
     assert not at.button(key="training_stop").disabled
     at.button(key="training_stop").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
     p = at.session_state["trainer"].progress()
     assert p.state == "stopped" and p.epoch < 5000
-    assert "stopped by the user" in _texts(at.info)
+    assert "stopped by the user" in texts(at.info)
     assert at.session_state["model"] is at.session_state["trainer"].network
 
 
 def test_a_second_start_is_refused_while_a_run_goes_on():
-    at = _app(_spec(epochs=5000, batch_size=1))
+    at = training_page(moons_spec(epochs=5000, batch_size=1))
     at.button(key="training_start").click().run()
     first = at.session_state["trainer"]
     at.button(key="training_start").click().run()
-    assert "already in progress" in _texts(at.error)
+    assert "already in progress" in texts(at.error)
     assert at.session_state["trainer"] is first
     at.button(key="training_pause").click().run()
     assert first.progress().state == "paused"
@@ -129,18 +95,18 @@ def test_a_second_start_is_refused_while_a_run_goes_on():
     at.button(key="training_pause").click().run()
     assert first.progress().state == "running"
     at.button(key="training_stop").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
 
 
 def test_diverging_learning_rate_is_explained_with_one_suggestion_that_retries():
     # squared error on a linear output with lr 10: the loss is inf within a few batches
-    at = _app(_spec(loss="mse", output_activation="linear", optimizer={"name": "sgd", "lr": 10.0},
+    at = training_page(moons_spec(loss="mse", output_activation="linear", optimizer={"name": "sgd", "lr": 10.0},
                     epochs=5000))                     # the retry must still be running
     at.button(key="training_start").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
     first = at.session_state["trainer"]
     assert first.progress().state == "diverged"
-    errors = _texts(at.error)
+    errors = texts(at.error)
     assert "diverged" in errors and "try 1" in errors
     assert at.session_state["model"] is None          # no good epoch: nothing replaced
     # one answer: a single button, the retry at a tenth of the rate (no second "use lr")
@@ -153,21 +119,21 @@ def test_diverging_learning_rate_is_explained_with_one_suggestion_that_retries()
     assert retry is not first and retry.meta["spec"]["optimizer"]["lr"] == 1.0
     for a, b in zip(retry.meta["initial_weights"], first.meta["initial_weights"]):
         np.testing.assert_array_equal(a, b)
-    assert "from the same initial weights at learning rate 1 has started" in _texts(at.success)
+    assert "from the same initial weights at learning rate 1 has started" in texts(at.success)
     at.button(key="training_stop").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
 
 
 def test_a_run_over_the_limits_is_refused_before_it_starts():
-    at = _app(_spec(hidden=[LayerSpec(1024), LayerSpec(1024)], epochs=10_000))
+    at = training_page(moons_spec(hidden=[LayerSpec(1024), LayerSpec(1024)], epochs=10_000))
     at.button(key="training_start").click().run()
-    assert "too large for the shared demo" in _texts(at.error)
+    assert "too large for the shared demo" in texts(at.error)
     assert at.session_state["trainer"] is None
 
 
 # ------------------------------------------------------------------ model files
 def test_malformed_uploads_are_refused_and_the_model_kept():
-    at = _app(_spec())
+    at = training_page(moons_spec())
     previous = Network([Dense(2, 3, "relu"), Dense(3, 2, "softmax")], seed=1)
     at.session_state["model"] = previous
     at.run()
@@ -187,13 +153,13 @@ def test_malformed_uploads_are_refused_and_the_model_kept():
                                                            "application/octet-stream"))
         at.run()
         assert not at.exception
-        errors = _texts(at.error)
+        errors = texts(at.error)
         assert expected[name] in errors and "current model is unchanged" in errors, (name, errors)
         assert at.session_state["model"] is previous, name
 
     at.file_uploader(key="training_upload").set_value(("good.npz", good, "application/octet-stream"))
     at.run()
-    assert "Loaded good.npz" in _texts(at.success)
+    assert "Loaded good.npz" in texts(at.success)
     assert at.session_state["model"] is not previous
     assert at.session_state["model"].n_inputs == 2
 
@@ -213,9 +179,9 @@ def test_upload_checks_work_without_a_browser():
 
 
 def test_download_offers_the_current_model():
-    at = _app(_spec())
+    at = training_page(moons_spec())
     at.button(key="training_start").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
     buttons = [b for b in at.get("download_button") if b.proto.id.endswith("-training_download")]
     assert len(buttons) == 1 and "Download nncore-moons.npz" in buttons[0].proto.label
 
@@ -223,21 +189,17 @@ def test_download_offers_the_current_model():
 # ------------------------------------------------------------------ experiments
 def _run_experiment(spec, button: str):
     """Open the Experiments tab, press ``button`` and rerun until its task has ended."""
-    at = _app(spec)
+    at = training_page(spec)
     at.session_state["training_tabs"] = "Experiments"
     at.run()
     at.button(key=button).click().run()
     task = at.session_state["experiment"]
-    end = time.monotonic() + TIMEOUT
-    while task.progress().active and time.monotonic() < end:
-        time.sleep(0.1)
-        at.run()
-    at.run()
+    poll_until(at, lambda: not task.progress().active, what="the experiment did not end in time")
     return at, task
 
 
 def test_learning_rate_study_runs_from_the_page():
-    at, task = _run_experiment(_spec(epochs=15, batch_size=None), "training_study_start")
+    at, task = _run_experiment(moons_spec(epochs=15, batch_size=None), "training_study_start")
     assert not at.exception
     result = task.progress().result
     assert task.progress().state == "finished"
@@ -247,7 +209,7 @@ def test_learning_rate_study_runs_from_the_page():
 
 
 def test_sklearn_crosscheck_runs_from_the_page():
-    at, task = _run_experiment(_spec(epochs=10, batch_size=None), "training_cross_start")
+    at, task = _run_experiment(moons_spec(epochs=10, batch_size=None), "training_cross_start")
     assert not at.exception and task.progress().state == "finished"
     result = task.progress().result
     assert len(result["nncore"]["loss"]) == 10 and len(result["sklearn"]["loss"]) == 10
@@ -262,9 +224,9 @@ def test_xor_outputs_table():
                    loss="mse", output_activation="tanh", output_init="uniform-0.5",
                    separate_activations=True, optimizer={"name": "sgd", "lr": 0.1},
                    batch_size=1, epochs=200, shuffle=False, seed=2)
-    at = _app(spec)
+    at = training_page(spec)
     at.button(key="training_start").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
     tables = [d.value for d in at.dataframe if "network output" in d.value.columns]
     assert tables, "the XOR table is shown"
     table = tables[0]
@@ -274,16 +236,16 @@ def test_xor_outputs_table():
 def test_image_data_shows_the_gallery_weights_histograms_and_dead_units():
     spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(16)], batch_size=64, epochs=1,
                    seed=0)
-    at = _app(spec)
+    at = training_page(spec)
     at.button(key="training_start").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
     assert "Misclassified test images" in "\n".join(m.value for m in at.markdown)
     assert len(at.get("image")) >= 1                 # the gallery of wrong digits
     at.session_state["training_tabs"] = "Inside the network"
     at.run()
     assert not at.exception and not at.error
     charts = at.get("plotly_chart")
-    assert len(charts) >= 3 + 3                      # live charts + weights, dead units, histograms
+    assert len(charts) >= 2 + 3                      # replay, batch loss + weights, dead units, histograms
     assert any("ReLU units output 0" in c.value for c in at.caption)
 
 
@@ -295,7 +257,7 @@ def test_the_sidebar_follows_the_run_from_any_page():
     from nncore.jobs.threads import BackgroundTrainer, SessionToken
     from nncore.runs.run import build_for, load_spec_data
 
-    spec = _spec(epochs=50, batch_size=1)
+    spec = moons_spec(epochs=50, batch_size=1)
     data = load_spec_data(spec)
     token = SessionToken()
     gate = __import__("threading").Event()
@@ -332,7 +294,7 @@ def test_the_sidebar_follows_the_run_from_any_page():
 def test_dropping_the_session_stops_its_run():
     import gc
 
-    at = _app(_spec(epochs=5000, batch_size=1))
+    at = training_page(moons_spec(epochs=5000, batch_size=1))
     at.button(key="training_start").click().run()
     trainer = at.session_state["trainer"]
     assert trainer.progress().active
@@ -355,9 +317,9 @@ def _tiny_cnn_spec(epochs: int = 1) -> RunSpec:
 def test_a_tiny_cnn_trains_for_one_epoch_on_generated_images():
     """Issue 6: the page builds and trains a convolutional network like an MLP. The images are
     scikit-learn's bundled 8×8 digits (generated here offline, no download)."""
-    at = _app(_tiny_cnn_spec())
+    at = training_page(_tiny_cnn_spec())
     at.button(key="training_start").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
 
     p = at.session_state["trainer"].progress()
     assert p.state == "finished" and p.epoch == 1, (p.state, p.message)
@@ -398,14 +360,14 @@ def _feature_map_figures(at: AppTest) -> dict:
 
 
 def _captions(at: AppTest) -> str:
-    return _texts(at.caption)
+    return texts(at.caption)
 
 
 def test_a_trained_cnn_shows_the_feature_maps_of_a_chosen_test_image():
     spec = _tiny_cnn_spec()
-    at = _app(spec)
+    at = training_page(spec)
     at.button(key="training_start").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
     at.session_state["training_tabs"] = "Inside the network"
     at.run()
     assert not at.exception and not at.error
@@ -413,7 +375,7 @@ def test_a_trained_cnn_shows_the_feature_maps_of_a_chosen_test_image():
     data = load_spec_data(spec)                      # the same split the page uses
     names = list(data.class_names)
 
-    assert "Feature maps of one test image" in _texts(at.markdown)
+    assert "Feature maps of one test image" in texts(at.markdown)
     assert at.number_input(key=FEATURE_IMAGE).value == 0
     figures = _feature_map_figures(at)
     # one figure per Conv2D / MaxPool2D layer, named and shaped like the layer
@@ -440,7 +402,7 @@ def test_a_trained_cnn_shows_the_feature_maps_of_a_chosen_test_image():
 
 
 def test_feature_maps_show_the_weights_taken_during_a_run():
-    at = _app(_tiny_cnn_spec(epochs=500))
+    at = training_page(_tiny_cnn_spec(epochs=500))
     at.session_state["training_tabs"] = "Inside the network"
     at.button(key="training_start").click().run()
     trainer = at.session_state["trainer"]
@@ -458,20 +420,20 @@ def test_feature_maps_show_the_weights_taken_during_a_run():
     at.number_input(key=FEATURE_IMAGE).set_value(3).run()
     assert "Test image #3:" in _captions(at)
     at.button(key="training_stop").click().run()
-    _run_until_ended(at)
+    run_until_ended(at)
 
 
 @pytest.mark.parametrize("data", [{"name": "digits", "seed": 0},
                                   {"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0}])
 def test_a_model_without_convolutions_shows_no_feature_maps(data):
     spec = RunSpec(data=data, hidden=[LayerSpec(16)], seed=0).validate()
-    at = _app(spec)
+    at = training_page(spec)
     at.session_state["model"] = build_for(spec, load_spec_data(spec))
     at.session_state["training_tabs"] = "Inside the network"
     at.run()
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) >= 2          # the tab itself is drawn (histograms…)
-    assert "Feature maps" not in _texts(at.markdown)
+    assert "Feature maps" not in texts(at.markdown)
     assert not [w for w in at.number_input if w.key == FEATURE_IMAGE]
     assert not _feature_map_figures(at)
 
@@ -529,13 +491,10 @@ def test_a_cnn_on_uploaded_non_square_images_is_sized_by_their_shape():
     spec = RunSpec(data={"name": "upload", "val_fraction": 0.1, "test_fraction": 0.2, "seed": 0},
                    hidden=[LayerSpec(kind="conv", filters=2, kernel=3, padding="same")],
                    optimizer={"name": "adam", "lr": 0.01}, batch_size=32, epochs=1, seed=0)
-    at = AppTest.from_file(PAGE, default_timeout=20)
-    at.session_state["spec"] = spec
-    at.session_state[datasets.UPLOADED] = upload
-    at.run()
+    at = training_page(spec, **{datasets.UPLOADED: upload})
     at.button(key="training_start").click().run()
-    assert "not a square image" not in _texts(at.error)
-    _run_until_ended(at)
+    assert "not a square image" not in texts(at.error)
+    run_until_ended(at)
     assert at.session_state["trainer"].progress().state == "finished"
 
 

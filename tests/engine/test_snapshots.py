@@ -6,6 +6,8 @@ The oracle is ``Network.fit`` itself, run here with a callback that copies the w
 the history at every epoch's end: a snapshot of epoch k must hold exactly those.
 """
 
+import time
+
 import numpy as np
 import pytest
 
@@ -149,3 +151,19 @@ def test_wait_for_progress_waits_for_a_batch_or_the_end():
         trainer.stop()
         assert trainer.join(TIMEOUT)
         assert trainer.wait_for_progress(0)                  # ended: nothing to wait for
+
+
+@pytest.mark.parametrize("kind", [BackgroundTrainer, ProcessTrainer])
+def test_wait_under_way_sees_a_short_run_to_its_end_and_a_long_one_going(kind):
+    X, y = _data()
+    short = kind(_net(), X, y, epochs=3, batch_size=32).start()
+    short.wait_under_way(TIMEOUT)                            # ends long before the deadline
+    assert short.progress().state == "finished"
+    long = kind(_net(), X, y, epochs=LONG, batch_size=8).start()
+    long.wait_under_way(0.3)
+    assert long.progress().state == "running"               # not waited for to its end
+    # back with its first batch done, or (a machine too busy to start it so soon) at the
+    # deadline
+    assert long.progress().step >= 1 or time.time() >= long.started_at + 0.3
+    long.stop()
+    assert long.join(TIMEOUT)

@@ -15,6 +15,7 @@ from lab import datasets, runs, state
 from lab.models import model_info, read_model_file
 from lab.uploads import safe_name
 from lab.page import callback, guarded, notice, show_error
+from nncore.jobs import processes
 from nncore.runs.presets import PRESETS
 
 DEFAULT_PRESET = "mnist-mlp"
@@ -107,6 +108,7 @@ def _on_upload():
 
 def model_sources(has_model: bool) -> None:
     """The two ways to get a model: one click on the default, or a saved file."""
+    processes.warm_up()              # a click may come: have its training process ready
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown("**Train the default network**")

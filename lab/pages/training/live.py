@@ -1,9 +1,16 @@
 """What a run shows while it goes on, and once it has ended.
 
-``live_status`` (progress bar and figures) and ``live_charts`` (the curves, the 2-D
-boundary) are fragments: while a run goes on they rerun on their own, every POLL and every
-CHART_SECONDS, without the rest of the page. Each figure is rebuilt only when the numbers
-behind it changed (``memo.cached``). ``outcome`` says what happened, once the run ended.
+``live_view`` is a fragment: while a run goes on it reruns on its own every POLL seconds,
+without the rest of the page, and draws the progress line, the figures and the charts
+from one reading of the run's record, so the charts never lag the progress line. (Start
+lets the run go for a moment before the page is drawn: ``runs.START_SECONDS``.)
+
+The charts are the run's replay (``lab.figures.replay``): its curves with a cursor, its
+decision boundary for 2-D data, and that epoch's figures, one frame per snapshot the run
+kept — played and scrubbed in the browser, during the run and after it. While the run
+goes on the last frame is its state now. Each figure is rebuilt only when the numbers
+behind it changed (``memo.cached``), each snapshot's boundary computed once.
+``outcome`` says what happened, once the run ended.
 """
 
 from __future__ import annotations
@@ -13,16 +20,20 @@ import statistics
 import streamlit as st
 
 from lab import runs, state
+from lab.figures import replay
 from lab.figures import training as figures
 from lab.page import guarded, show_error
 from lab.pages.training import diverged
 from lab.pages.training.memo import cached
 from lab.summaries import data_line, duration, network_line
+from nncore.jobs import processes
 from nncore.runs import experiments as ex
 from nncore.runs.spec import RunSpec
 
-POLL = runs.POLL_SECONDS            # progress bar and figures
-CHART_SECONDS = 6.0                 # charts: redrawn less often, they cost more
+POLL = runs.POLL_SECONDS            # the whole live view: progress, figures, charts
+CHART_SECONDS = 6.0                 # the step-mode unit maps' pace (stepping_maps.py)
+GRID = 60                           # points per side of each replayed boundary
+FRAMES = "training_replay_frames"   # (trainer, {(epoch, step): frame}) — made once each
 
 
 def _progress_text(p) -> str:
@@ -45,9 +56,11 @@ def _boundary_points(dataset):
 
 
 @guarded
-def live_status(dataset, polling: bool) -> None:
-    """Progress bar and figures, refreshed every POLL seconds while a run goes on."""
+def live_view(dataset, polling: bool) -> None:
+    """The session's run: progress line, figures and charts, read from one record."""
     trainer = runs.current()
+    if trainer is None or not trainer.progress(batch_loss=False).active:
+        processes.warm_up()             # a Start may come: have its process ready
     if trainer is None:
         spec = state.get_spec()
         batch = spec.batch_size or "full batch"
@@ -57,11 +70,17 @@ def live_status(dataset, polling: bool) -> None:
                 f"batch size {batch}. The charts below fill in as it learns.",
                 icon=":material/play_circle:")
         return
-    p = trainer.progress(batch_loss=False)
+    p = trainer.progress()
     if polling and not p.active:
         st.rerun()      # the run just ended: redraw the whole page once, with its result
     if p.state == "queued" and runs.waiting_panel(trainer, "Your run", key="training_cancel_wait"):
         return
+    _status(trainer, p)
+    if p.state != "cancelled":
+        _charts(trainer, p, dataset)
+
+
+def _status(trainer, p) -> None:
     st.progress(p.fraction, text=_progress_text(p))
     h = p.history
     c1, c2, c3, c4, c5 = st.columns(5)
@@ -79,47 +98,82 @@ def live_status(dataset, polling: bool) -> None:
                    "not on the data set chosen now.")
 
 
-@guarded
-def live_charts(dataset) -> None:
-    """The run's charts, refreshed every CHART_SECONDS while it goes on. Each figure is
-    rebuilt only when the numbers behind it changed (new epoch, new batches)."""
-    trainer = runs.current()
-    if trainer is None:
-        return
-    p = trainer.progress()
-    if p.state in ("queued", "cancelled"):
-        return
-    h = p.history
-    key = id(trainer)
-    left, right = st.columns(2)
-    with left:
-        fig = cached("loss_fig", (key, p.epoch, p.state), lambda: figures.epoch_figure(h, "loss"))
-        st.plotly_chart(fig, key="training_loss_chart")
-    with right:
-        fig = cached("acc_fig", (key, p.epoch, p.state), lambda: figures.epoch_figure(h, "accuracy"))
-        st.plotly_chart(fig, key="training_accuracy_chart")
-
+def _charts(trainer, p, dataset) -> None:
+    """The replay (curves, boundary, that epoch's figures) and the loss of every batch."""
+    two_d = (dataset.n_features == 2 and trainer.network.n_inputs == 2
+             and trainer.meta["data"] == state.get_spec().data)
+    points = _boundary_points(dataset) if two_d else None
+    shots = trainer.snapshots()
+    replayed = points is not None and all(s.weights is not None for s in shots)
+    frames = _frames(trainer, p, shots, points if replayed else None)
+    newest = frames[-1]["step"] if replayed else frames[-1]["epoch"]
+    signature = (trainer, len(shots), newest, p.epoch, p.state)
+    fig = cached("replay_fig", signature, lambda: replay.replay_figure(
+        p.history, frames, p.epochs, points=points if replayed else None,
+        class_names=list(dataset.class_names)))
+    st.plotly_chart(fig, key="training_replay_chart")
+    if len(frames) > 1:
+        st.caption("**▶ Play** replays the run from its first epoch; the slider shows any "
+                   "epoch it kept: the boundary, the cursor on the curves and that epoch's "
+                   "figures move together.")
     last = p.batch_loss[-1][0] if p.batch_loss else 0
-    batch_fig = cached("batch_fig", (key, last, p.state, len(p.batch_loss)),
-                        lambda: figures.batch_loss_figure(p.batch_loss))
-    same_data = trainer.meta["data"] == state.get_spec().data
-    if dataset.n_features == 2 and trainer.network.n_inputs == 2 and same_data:
+    batch_fig = cached("batch_fig", (trainer, last, p.state, len(p.batch_loss)),
+                       lambda: figures.batch_loss_figure(p.batch_loss))
+    if points is not None and not replayed:      # a network too large to replay: now only
         left, right = st.columns(2)
-        with left:
-            st.plotly_chart(batch_fig, key="training_batch_chart")
+        left.plotly_chart(batch_fig, key="training_batch_chart")
         with right:
-            def boundary():
-                net = trainer.model_copy() if p.active else trainer.network
-                X, y = _boundary_points(dataset)
-                grid = ex.decision_grid(net, X, resolution=70)
-                return figures.boundary_figure(grid, X, y, ex.correct_mask(net, X, y),
-                                             list(dataset.class_names),
-                                             title=f"Decision boundary after epoch {p.epoch} "
-                                                   "(training points; ✕ = wrong)")
-            fig = cached("boundary_fig", (key, p.epoch, p.batch, p.state), boundary)
+            fig = cached("boundary_fig", (trainer, p.epoch, p.batch, p.state),
+                         lambda: _boundary_now(trainer, p, dataset, points))
             st.plotly_chart(fig, key="training_boundary_chart")
     else:
         st.plotly_chart(batch_fig, key="training_batch_chart")
+
+
+def _boundary_now(trainer, p, dataset, points):
+    net = trainer.model_copy() if p.active else trainer.network
+    X, y = points
+    return figures.boundary_figure(ex.decision_grid(net, X, resolution=70), X, y,
+                                   ex.correct_mask(net, X, y), list(dataset.class_names),
+                                   title=f"Decision boundary after epoch {p.epoch} "
+                                         "(training points; ✕ = wrong)")
+
+
+def _frames(trainer, p, shots, points) -> list[dict]:
+    """One replay frame per snapshot (its boundary, with ``points``, computed once), and,
+    while the run goes on past the last snapshot, one of its state now."""
+    held = st.session_state.get(FRAMES)
+    if held is None or held[0] is not trainer:
+        held = st.session_state[FRAMES] = (trainer, {})
+    made, frames, net = held[1], [], None
+    for s in shots:
+        frame = made.get((s.epoch, s.step))
+        if frame is None:
+            frame = {"epoch": s.epoch, "step": s.step, "metrics": s.metrics}
+            if points is not None:
+                net = net or trainer.network.copy()
+                net.set_weights(s.weights)
+                frame.update(_map(net, points))
+            made[(s.epoch, s.step)] = frame
+        frames.append(frame)
+    # the run now, when it is ahead of its last snapshot: its weights (a boundary moves
+    # with every batch), else its epochs (curves and figures move once an epoch)
+    newest = (shots[-1].step if points is not None else shots[-1].epoch) if shots else 0
+    if p.active and (p.step if points is not None else p.epoch) > newest:
+        h = p.history
+        metrics = {k: h[k][-1] for k in ("train_loss", "train_accuracy", "val_loss",
+                                         "val_accuracy") if h.get(k)}
+        frame = {"epoch": p.epoch, "step": p.step, "metrics": metrics, "now": True}
+        if points is not None:
+            frame.update(cached("replay_now", (trainer, p.step),
+                                lambda: _map(trainer.model_copy(), points)))
+        frames.append(frame)
+    return frames or [{"epoch": 0, "step": 0, "metrics": {}}]
+
+
+def _map(net, points) -> dict:
+    X, y = points
+    return {"grid": ex.decision_grid(net, X, resolution=GRID), "wrong": net.predict(X) != y}
 
 
 def outcome(dataset) -> None:

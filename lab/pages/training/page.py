@@ -3,8 +3,8 @@ the trained network, run seed 003's experiments, and save or load the model.
 
 The run is the session's one run (``lab.runs``): it trains in a child process, watched by a
 thread that touches no Streamlit API, so reruns, clicks and visits to other pages leave it
-alone. While it runs, a fragment polls its progress every two seconds and another redraws
-the charts every six; figures are rebuilt only when the numbers behind them changed.
+alone. While it runs, a fragment redraws its progress and charts every two seconds;
+figures are rebuilt only when the numbers behind them changed.
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ def render() -> None:
     show_notice()
     stepping.section(dataset)          # step mode, 2-D unit maps
 
-    st.fragment(run_every=live.POLL if active else None)(live.live_status)(dataset, active)
-    st.fragment(run_every=live.CHART_SECONDS if active else None)(live.live_charts)(dataset)
+    st.fragment(run_every=live.POLL if active else None)(live.live_view)(dataset, active)
     live.outcome(dataset)
     target.section(active)             # a preset's run beside the figure it should reach
 

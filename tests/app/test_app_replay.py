@@ -1,0 +1,193 @@
+"""The Training page's replay of a run, in Streamlit's AppTest: one frame per snapshot, the
+boundary, the curves' cursor and that epoch's figures in each, during the run and after.
+
+The oracle is a plain ``Network.fit`` of the same setup (the same network from the same
+seed, the same data and split) with a callback that copies the weights at every epoch's
+end; the page's frame of epoch k must show the boundary of exactly those weights — the
+probability of class 1 at every grid point the figure lists, computed here with the
+network's own ``predict_proba`` — and the points they get wrong.
+"""
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab import pages
+from nncore.runs.run import build_for, load_spec_data
+from nncore.runs.spec import LayerSpec, RunSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / pages.TRAINING)
+TIMEOUT = 30
+
+
+def _spec(**changes) -> RunSpec:
+    spec = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
+                   hidden=[LayerSpec(8, "tanh")], optimizer={"name": "sgd", "lr": 0.5},
+                   batch_size=None, epochs=120, seed=3)
+    return spec.replace(**changes)
+
+
+def _app(spec: RunSpec) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=20)
+    at.session_state["spec"] = spec
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _run_until_ended(at: AppTest) -> None:
+    end = time.monotonic() + TIMEOUT
+    while at.session_state["trainer"].progress().active:
+        assert time.monotonic() < end, "the run did not end in time"
+        time.sleep(0.05)
+    at.run()
+    assert not at.exception, at.exception
+
+
+def _array(value) -> np.ndarray:
+    """An array as Plotly's JSON holds it: a list, or typed base64 data."""
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
+    return np.asarray(value, dtype=np.float64)
+
+
+def _replay(at: AppTest) -> dict:
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("training_replay_chart"))
+    return json.loads(chart.proto.spec)
+
+
+def _oracle(spec: RunSpec):
+    """Every epoch's network weights from a plain fit of the setup (0: the initial ones),
+    the history, and the data."""
+    data = load_spec_data(spec)
+    net = build_for(spec, data)
+    weights = [net.get_weights()]
+
+    def keep(event):
+        if event.kind == "epoch_end":
+            weights.append(net.get_weights())
+    validation = (data.X_val, data.y_val) if data.n_val else None
+    history = net.fit(data.X_train, data.y_train, validation_data=validation,
+                      callbacks=[keep], epochs=spec.epochs, batch_size=spec.batch_size,
+                      shuffle=spec.shuffle, seed=spec.seed, schedule=spec.schedule)
+    return net, weights, history, data
+
+
+def _boundary_of(net, weights, fig) -> np.ndarray:
+    """P(class 1) × 255, rounded, at every point of the figure's own grid."""
+    boundary = fig["data"][0]
+    xs, ys = _array(boundary["x"]), _array(boundary["y"])
+    gx, gy = np.meshgrid(xs, ys)
+    net.set_weights(weights)
+    p = net.predict_proba(np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32))[:, 1]
+    return np.rint(p.astype(np.float64) * 255).reshape(gx.shape)
+
+
+def test_the_replay_shows_each_kept_epoch_as_its_weights_draw_it():
+    spec = _spec()
+    at = _app(spec)
+    at.button(key="training_start").click().run()
+    _run_until_ended(at)
+    fig = _replay(at)
+    net, weights, history, data = _oracle(spec)
+
+    frames = fig["frames"]
+    epochs = [int(s["label"]) for s in fig["layout"]["sliders"][0]["steps"]]
+    assert epochs == list(range(0, 121, 3))            # the start and every 3rd epoch
+    assert len(frames) == len(epochs) and fig["layout"]["sliders"][0]["active"] == len(epochs) - 1
+    assert any(b["label"] == "▶ Play" for b in fig["layout"]["updatemenus"][0]["buttons"])
+    X, y = data.X_train, data.y_train                   # all 140 drawn (under 1,500)
+    for frame, epoch in zip(frames, epochs):
+        boundary, wrong, loss_cursor = frame["data"][0], frame["data"][1], frame["data"][2]
+        expected = _boundary_of(net, weights[epoch], fig)
+        np.testing.assert_array_equal(_array(boundary["z"]).reshape(expected.shape), expected)
+        missed = net.predict(X) != y                    # the weights of that epoch, still set
+        np.testing.assert_allclose(np.sort(_array(wrong["x"])), np.sort(X[missed, 0]))
+        assert loss_cursor["x"] == [epoch, epoch]
+        title = frame["layout"]["title"]["text"]
+        if epoch:
+            assert title.startswith(f"Epoch {epoch} of 120")
+            assert f"training loss {history.train_loss[epoch - 1]:.4f}" in title
+            assert f"training accuracy {history.train_accuracy[epoch - 1]:.1%}" in title
+        else:
+            assert title == "Before training"
+    # the figure shows the last frame: the trained network's boundary, the whole curves
+    np.testing.assert_array_equal(_array(fig["data"][0]["z"]).reshape(expected.shape),
+                                  _boundary_of(net, weights[120], fig))
+    curve = next(t for t in fig["data"] if t.get("name") == "training" and t.get("yaxis") == "y2")
+    np.testing.assert_allclose(_array(curve["y"]), history.train_loss)
+
+
+def test_during_the_run_the_last_frame_is_now_and_agrees_with_the_progress_line():
+    at = _app(_spec(epochs=10_000, batch_size=8))
+    at.button(key="training_start").click().run()
+    trainer = at.session_state["trainer"]
+    try:
+        assert trainer.wait_for_progress(TIMEOUT)
+        at.button(key="training_pause").click().run()
+        end = time.monotonic() + TIMEOUT
+        while not trainer.progress().held:
+            assert time.monotonic() < end, "the pause did not take hold"
+            time.sleep(0.02)
+        at.run()                                        # the page, the run standing still
+        assert not at.exception
+        p = trainer.progress()
+        fig = _replay(at)
+        last = fig["frames"][-1]
+        assert last["layout"]["title"]["text"].startswith(f"Now: {p.epoch} of 10000 epochs done")
+        assert f"{p.epoch} epochs done" in at.progress[0].proto.text
+        net = trainer.model_copy()                      # the weights the run stands at
+        np.testing.assert_array_equal(_array(last["data"][0]["z"]).reshape(60, 60),
+                                      _boundary_of(net, net.get_weights(), fig))
+    finally:
+        trainer.stop()
+        trainer.resume()
+        assert trainer.join(TIMEOUT)
+
+
+def test_a_run_on_images_replays_its_curves_only():
+    spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(16)], batch_size=64, epochs=3,
+                   seed=0)
+    at = _app(spec)
+    at.button(key="training_start").click().run()
+    _run_until_ended(at)
+    fig = _replay(at)
+    assert [int(s["label"]) for s in fig["layout"]["sliders"][0]["steps"]] == [0, 1, 2, 3]
+    assert all(t["type"] == "scatter" for t in fig["data"])      # no boundary
+    history = at.session_state["trainer"].progress().history
+    title = fig["frames"][2]["layout"]["title"]["text"]
+    assert f"validation accuracy {history['val_accuracy'][1]:.1%}" in title
+
+
+@pytest.mark.parametrize("kind", ["binary", "classes"])
+def test_the_replay_figure_on_its_own(kind):
+    """Plain data in, one frame per snapshot out (no Streamlit, no run)."""
+    from lab.figures import replay
+    from nncore.runs import experiments as ex
+    from nncore import Dense, Network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2)).astype(np.float32)
+    k = 2 if kind == "binary" else 3
+    y = rng.integers(0, k, 50)
+    net = Network([Dense(2, 4, "relu"), Dense(4, k, "softmax")], seed=0)
+    grid = ex.decision_grid(net, X, resolution=12)
+    frames = [{"epoch": e, "metrics": {"train_loss": 1.0 / (e + 1)}, "grid": grid,
+               "wrong": net.predict(X) != y} for e in (0, 5, 10)]
+    fig = replay.replay_figure({"epoch": list(range(1, 11)),
+                                "train_loss": [1 / (e + 1) for e in range(1, 11)]},
+                               frames, 10, points=(X, y)).to_dict()
+    assert len(fig["frames"]) == 3
+    z = _array(fig["frames"][1]["data"][0]["z"]).reshape(12, 12)
+    if kind == "binary":
+        np.testing.assert_array_equal(z, np.rint(grid["z"].astype(np.float64) * 255))
+    else:
+        np.testing.assert_array_equal(z, grid["z"])
