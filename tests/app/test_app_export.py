@@ -9,16 +9,13 @@ import nbformat
 import numpy as np
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-from streamlit.testing.v1 import AppTest
 
-from lab import pages
 from lab.uploads import parse_upload
 from nncore.runs.run import train_spec
 from nncore.runs.spec import LayerSpec, RunSpec
+from support.apptest import training_page
 from support.exported import finished, started
 
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / pages.TRAINING)
 SPEC = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
                hidden=[LayerSpec(8, "relu", dropout=0.2)], optimizer={"name": "sgd", "lr": 0.5},
                l2=0.001, batch_size=32, epochs=3, seed=0)
@@ -38,22 +35,12 @@ def served(monkeypatch):
     return files
 
 
-def _app(spec, **state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=20)
-    at.session_state["spec"] = spec
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _losses(path: Path) -> list[float]:
     return finished(started(path))[0]
 
 
 def test_export_buttons_serve_a_script_and_a_notebook_that_repeat_the_run(served, tmp_path):
-    at = _app(SPEC)
+    at = training_page(SPEC)
     buttons = {b.proto.id.rsplit("-", 1)[-1]: b.proto.label for b in at.get("download_button")}
     assert buttons["training_export_script"] == "Export as Python (nncore-moons.py)"
     assert buttons["training_export_notebook"] == "Export as a notebook (nncore-moons.ipynb)"
@@ -72,7 +59,7 @@ def test_export_buttons_serve_a_script_and_a_notebook_that_repeat_the_run(served
 
 
 def test_a_preset_is_exported_under_its_name(served):
-    at = _app(SPEC, preset="seed003-moons")
+    at = training_page(SPEC, preset="seed003-moons")
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Export as Python (seed003-moons.py)" in labels
 
@@ -80,7 +67,7 @@ def test_a_preset_is_exported_under_its_name(served):
 def test_an_uploaded_data_set_gets_a_sentence_instead_of_the_buttons(served):
     csv = b"x1,x2,label\n" + b"".join(f"{np.cos(i):.3f},{np.sin(i):.3f},{'ab'[i % 2]}\n".encode()
                                      for i in range(60))
-    at = _app(SPEC.replace(data={"name": "upload"}),
+    at = training_page(SPEC.replace(data={"name": "upload"}),
               uploaded_data=parse_upload("points.csv", csv))
     keys = [b.proto.id for b in at.get("download_button")]
     assert not any("training_export" in k for k in keys)

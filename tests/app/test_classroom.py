@@ -6,19 +6,17 @@ sentence; a visitor whose tab has gone loses their place; the sidebar says "wait
 Each test gives the app a scheduler of its own (one slot), as ``NNCORE_SLOTS=1`` would.
 """
 
-import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.apptest import TIMEOUT, moons_spec, poll_until, training_page
 
-from lab import pages, presence, runs
+from lab import presence, runs
 from nncore.jobs.scheduler import Scheduler
-from nncore.runs.spec import LayerSpec, RunSpec
+from nncore.runs.spec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / pages.TRAINING)
-TIMEOUT = 25
 
 
 @pytest.fixture
@@ -37,17 +35,7 @@ def one_slot(monkeypatch):
 
 
 def _spec(epochs=2) -> RunSpec:
-    return RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
-                   hidden=[LayerSpec(8)], optimizer={"name": "sgd", "lr": 0.5},
-                   batch_size=1, epochs=epochs, seed=0)
-
-
-def _visitor(spec: RunSpec) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=20)
-    at.session_state["spec"] = spec
-    at.run()
-    assert not at.exception
-    return at
+    return moons_spec(batch_size=1, epochs=epochs)
 
 
 def _texts(at: AppTest) -> str:
@@ -55,20 +43,9 @@ def _texts(at: AppTest) -> str:
                                                at.markdown) for e in kind)
 
 
-def _poll_until(at: AppTest, predicate, timeout=TIMEOUT) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            pytest.fail("the page did not get there in time")
-        time.sleep(0.05)
-        at.run()
-    at.run()
-    assert not at.exception, at.exception
-
-
 def test_a_second_visitors_start_waits_then_runs_by_itself(one_slot):
     scheduler = one_slot()
-    first, second = _visitor(_spec(epochs=10_000)), _visitor(_spec(epochs=2))
+    first, second = training_page(_spec(epochs=10_000)), training_page(_spec(epochs=2))
     first.button(key="training_start").click().run()
     first_run = first.session_state["trainer"]
     assert first_run.state == "running"
@@ -83,7 +60,7 @@ def test_a_second_visitors_start_waits_then_runs_by_itself(one_slot):
     assert second.button(key="training_pause").disabled         # nothing to pause yet
 
     first.button(key="training_stop").click().run()             # the slot frees …
-    _poll_until(second, lambda: not second_run.progress().active)  # … and the wait ends
+    poll_until(second, lambda: not second_run.progress().active)  # … and the wait ends
     assert second_run.progress().state == "finished"
     assert second.session_state["model"] is second_run.network
     assert first_run.started_at <= second_run.started_at
@@ -93,7 +70,7 @@ def test_a_second_visitors_start_waits_then_runs_by_itself(one_slot):
 
 def test_a_waiting_visitor_can_cancel_and_start_again(one_slot):
     scheduler = one_slot()
-    first, second = _visitor(_spec(epochs=10_000)), _visitor(_spec(epochs=2))
+    first, second = training_page(_spec(epochs=10_000)), training_page(_spec(epochs=2))
     first.button(key="training_start").click().run()
     second.button(key="training_start").click().run()
     waiting = second.session_state["trainer"]
@@ -107,13 +84,13 @@ def test_a_waiting_visitor_can_cancel_and_start_again(one_slot):
     assert second.session_state["trainer"].state == "queued"
     first.button(key="training_stop").click().run()
     again = second.session_state["trainer"]
-    _poll_until(second, lambda: not again.progress().active)
+    poll_until(second, lambda: not again.progress().active)
     assert again.progress().state == "finished"
 
 
 def test_one_run_per_session_and_a_full_queue_answers_with_a_sentence(one_slot):
     one_slot(max_waiting=1)
-    first, second, third = (_visitor(_spec(epochs=10_000)) for _ in range(3))
+    first, second, third = (training_page(_spec(epochs=10_000)) for _ in range(3))
     first.button(key="training_start").click().run()
     second.button(key="training_start").click().run()
     assert second.session_state["trainer"].state == "queued"
@@ -127,14 +104,14 @@ def test_one_run_per_session_and_a_full_queue_answers_with_a_sentence(one_slot):
     assert not third.exception
 
     first.button(key="training_stop").click().run()
-    _poll_until(second, lambda: second.session_state["trainer"].state != "queued")
+    poll_until(second, lambda: second.session_state["trainer"].state != "queued")
     second.button(key="training_stop").click().run()
-    _poll_until(second, lambda: not second.session_state["trainer"].progress().active)
+    poll_until(second, lambda: not second.session_state["trainer"].progress().active)
 
 
 def test_a_visitor_who_left_loses_their_place_and_their_run_stops(one_slot, monkeypatch):
     scheduler = one_slot()
-    first, second = _visitor(_spec(epochs=10_000)), _visitor(_spec(epochs=10_000))
+    first, second = training_page(_spec(epochs=10_000)), training_page(_spec(epochs=10_000))
     first.button(key="training_start").click().run()
     second.button(key="training_start").click().run()
     waiting = second.session_state["trainer"]
@@ -180,7 +157,7 @@ def test_presence_allows_a_short_drop_and_notices_a_silent_tab(monkeypatch):
 def test_the_sidebar_says_a_run_is_waiting(one_slot):
     """The frame's sidebar, on any page, says the session's run waits and where."""
     one_slot()
-    first, second = _visitor(_spec(epochs=10_000)), _visitor(_spec(epochs=2))
+    first, second = training_page(_spec(epochs=10_000)), training_page(_spec(epochs=2))
     first.button(key="training_start").click().run()
     second.button(key="training_start").click().run()
     waiting = second.session_state["trainer"]
@@ -192,4 +169,4 @@ def test_the_sidebar_says_a_run_is_waiting(one_slot):
     sidebar = "\n".join(m.value for m in frame.sidebar.markdown)
     assert "waiting for a free slot (1st in line of 1)" in sidebar
     first.button(key="training_stop").click().run()
-    _poll_until(second, lambda: not waiting.progress().active)
+    poll_until(second, lambda: not waiting.progress().active)

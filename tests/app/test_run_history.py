@@ -3,49 +3,21 @@ renamed, removed, restored, downloaded, and run again as a twin (same initial we
 data order, one setting changed) — and the history's bounds (``lab.history``)."""
 
 import json
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.apptest import moons_spec, run_until_ended, start_and_wait, training_page
 
-from lab import pages
 from lab.history import RunHistory, differing_settings, settings_of
 from nncore import Dense, Network
 from nncore.runs.run import build_for, load_spec_data
 from nncore.runs.spec import LayerSpec, RunSpec
 
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / pages.TRAINING)
-TIMEOUT = 25
-
 
 def _spec(**changes) -> RunSpec:
-    spec = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
-                   hidden=[LayerSpec(8)], optimizer={"name": "sgd", "lr": 0.5},
-                   batch_size=16, epochs=4, seed=3)
-    return spec.replace(**changes)
-
-
-def _app(spec: RunSpec) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=20)
-    at.session_state["spec"] = spec
-    at.run()
-    assert not at.exception
-    return at
-
-
-def _train(at: AppTest) -> None:
-    at.button(key="training_start").click().run()
-    trainer = at.session_state["trainer"]
-    end = time.monotonic() + TIMEOUT
-    while trainer.progress().active:
-        assert time.monotonic() < end, "the run did not end in time"
-        time.sleep(0.05)
-        at.run()
-    at.run()
-    assert not at.exception, at.exception
+    """This file's runs: four epochs of 16-sample batches, seed 3."""
+    return moons_spec(**{"batch_size": 16, "epochs": 4, "seed": 3, **changes})
 
 
 def _runs_tab(at: AppTest) -> None:
@@ -55,11 +27,11 @@ def _runs_tab(at: AppTest) -> None:
 
 
 def test_two_runs_are_kept_and_compared_with_what_differs():
-    at = _app(_spec())
-    _train(at)
+    at = training_page(_spec())
+    start_and_wait(at)
     at.session_state["spec"] = _spec(optimizer={"name": "sgd", "lr": 0.05})
     at.run()
-    _train(at)
+    start_and_wait(at)
     _runs_tab(at)
     history = at.session_state["run_history"]
     assert [r.name for r in history] == ["Run 1", "Run 2"]
@@ -81,14 +53,14 @@ def test_two_runs_are_kept_and_compared_with_what_differs():
 
 
 def test_a_twin_with_nothing_changed_repeats_the_run_exactly_and_one_change_shows():
-    at = _app(_spec(epochs=5))
-    _train(at)
+    at = training_page(_spec(epochs=5))
+    start_and_wait(at)
     _runs_tab(at)
     original = at.session_state["run_history"].get(1)
     at.button(key="history_twin_1_start").click().run()
     assert "same initial weights and data order, with nothing (the same run again)" in \
         "\n".join(i.value for i in at.info)
-    _train_until_ended(at)
+    run_until_ended(at)
     twin = at.session_state["run_history"].get(2)
     assert twin.history["train_loss"] == original.history["train_loss"]
     for a, b in zip(twin.network.get_weights(), original.network.get_weights()):
@@ -99,7 +71,7 @@ def test_a_twin_with_nothing_changed_repeats_the_run_exactly_and_one_change_show
     at.number_input(key="history_twin_1_lr").set_value(0.05).run()
     at.button(key="history_twin_1_start").click().run()
     assert "with optimizer.lr changed" in "\n".join(i.value for i in at.info)
-    _train_until_ended(at)
+    run_until_ended(at)
     third = at.session_state["run_history"].get(3)
     for a, b in zip(third.initial_weights, original.initial_weights):
         np.testing.assert_array_equal(a, b)
@@ -110,20 +82,9 @@ def test_a_twin_with_nothing_changed_repeats_the_run_exactly_and_one_change_show
                                                          original.initial_weights))
 
 
-def _train_until_ended(at: AppTest) -> None:
-    trainer = at.session_state["trainer"]
-    end = time.monotonic() + TIMEOUT
-    while trainer.progress().active:
-        assert time.monotonic() < end, "the run did not end in time"
-        time.sleep(0.05)
-        at.run()
-    at.run()
-    assert not at.exception, at.exception
-
-
 def test_a_twin_of_another_architecture_is_refused_with_a_sentence():
-    at = _app(_spec())
-    _train(at)
+    at = training_page(_spec())
+    start_and_wait(at)
     _runs_tab(at)
     record = at.session_state["run_history"].get(1)
     record.spec = _spec(hidden=[LayerSpec(4)]).to_dict()     # as if its network differed
@@ -133,9 +94,9 @@ def test_a_twin_of_another_architecture_is_refused_with_a_sentence():
 
 
 def test_rename_remove_restore_and_download():
-    at = _app(_spec())
-    _train(at)
-    _train(at)
+    at = training_page(_spec())
+    start_and_wait(at)
+    start_and_wait(at)
     _runs_tab(at)
     history = at.session_state["run_history"]
     at.selectbox(key="history_pick").set_value(1).run()
@@ -193,8 +154,8 @@ def test_settings_that_differ_are_found_in_nested_settings_and_layers():
 
 # ------------------------------------------------------------------ mistakes by cell
 def _results(spec: RunSpec) -> AppTest:
-    at = _app(spec)
-    _train(at)
+    at = training_page(spec)
+    start_and_wait(at)
     at.session_state["training_tabs"] = "Results"
     at.run()
     assert not at.exception

@@ -9,33 +9,20 @@ pressing Start — and every sentence that explains a problem is counted.
   at the top; the buttons it keeps from working are disabled instead of repeating it.
 """
 
-import time
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.apptest import app_page, run_until_ended
 
 from lab import pages
 from nncore import Dense, Network
 from nncore.runs.spec import LayerSpec, RunSpec
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
-TIMEOUT = 25
 TEXT_KINDS = ("markdown", "caption", "warning", "error", "info", "success", "text", "toast")
 TABS = ("Results", "Inside the network", "Experiments", "Runs")
 
 
 def _training(spec: RunSpec, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.session_state["spec"] = spec
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(pages.TRAINING)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return app_page(spec, pages.TRAINING, **state)
 
 
 def _times_said(at: AppTest, phrase: str) -> int:
@@ -81,12 +68,7 @@ def test_a_model_that_does_not_fit_the_data_is_said_once():
     assert _times_said(at, mismatch) <= 1                        # Start did not say it again
     trainer = at.session_state["trainer"]
     assert trainer is not None and trainer.meta["continued"] is False
-    end = time.monotonic() + TIMEOUT
-    while trainer.progress().active:
-        assert time.monotonic() < end, "the run did not end in time"
-        time.sleep(0.05)
-    at.run()
-    assert not at.exception, at.exception
+    run_until_ended(at)
 
 
 @pytest.mark.parametrize("data", [{"name": "spiral", "seed": 0}, {"name": "digits"}])

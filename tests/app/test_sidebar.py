@@ -3,11 +3,10 @@ with its parameters in words, the network with its real sizes before the data is
 the run's state as it is (paused, not "running"), and the share link on one line."""
 
 import os
-import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.apptest import app_page, moons_spec, poll_until, run_until_ended
 
 from lab import datasets, pages
 from lab.summaries import data_line
@@ -17,29 +16,13 @@ from nncore.data.registry import known_shape
 from nncore.runs.presets import get_preset
 from nncore.runs.spec import LayerSpec, RunSpec
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
-TIMEOUT = 25
-
-
-def _frame(spec: RunSpec | None = None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=20)
-    at.run()
-    if spec is not None:
-        at.session_state["spec"] = spec
-    if page is not None:
-        at.switch_page(page)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
 
 def _sidebar(at: AppTest) -> str:
     return "\n".join(m.value for m in at.sidebar.markdown)
 
 
 def test_the_data_line_says_the_parameters_in_words():
-    at = _frame(get_preset("seed003-moons").run_spec())
+    at = app_page(get_preset("seed003-moons").run_spec())
     assert ("**Data:** Two moons (1,000 points, noise 0.2, seed 0, no validation split)"
             in _sidebar(at).splitlines())
     spec = RunSpec(data={"name": "mnist", "val_fraction": 0.1, "seed": 3, "limit": 5000})
@@ -63,34 +46,30 @@ def test_the_network_has_its_real_sizes_before_the_data_is_loaded():
     # load it to say the sizes, and must not say "in-…-out"
     data = {"name": "mnist", "val_fraction": 0.1, "seed": 918_273}
     assert datasets._SHAPES.get(datasets._data_key(data)) is None
-    at = _frame(RunSpec(data=data))
+    at = app_page(RunSpec(data=data))
     assert "**Network:** 784-256-128-10 relu" in _sidebar(at)
     assert datasets._SHAPES.get(datasets._data_key(data)) is None     # still not loaded
     moons = RunSpec(data={"name": "spiral", "seed": 918_273}, hidden=[LayerSpec(8)])
-    assert "**Network:** 2-8-3 relu" in _sidebar(_frame(moons))
+    assert "**Network:** 2-8-3 relu" in _sidebar(app_page(moons))
 
 
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_the_shape_known_before_loading_is_the_loaded_shape(name):
     if name in MNIST_KINDS and not os.environ.get(MNIST_KINDS[name].env_var):
         pytest.skip(f"{MNIST_KINDS[name].env_var} is not set: no {name} to load and compare")
+    assert known_shape(name) is not None, (
+        f"nncore.data.registry.known_shape does not know {name!r}: say its (features, "
+        "classes), so the sidebar can size the network before the data is loaded")
     loaded = load_dataset(name, allow_fallback=False, allow_download=False)
     assert known_shape(name) == (loaded.n_features, loaded.n_classes)
 
 
 def test_the_run_says_paused_while_it_is_paused():
-    spec = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
-                   hidden=[LayerSpec(8)], optimizer={"name": "sgd", "lr": 0.1},
-                   batch_size=1, epochs=5000, seed=0)
-    at = _frame(spec, pages.TRAINING)
+    at = app_page(moons_spec(batch_size=1, epochs=5000), pages.TRAINING)
     at.button(key="training_start").click().run()
     trainer = at.session_state["trainer"]
-    end = time.monotonic() + TIMEOUT
-    while trainer.state != "running":
-        assert time.monotonic() < end, "the run did not start in time"
-        time.sleep(0.05)
     try:
-        at.run()
+        poll_until(at, lambda: trainer.state == "running", what="the run did not start in time")
         assert "**Training:** running — its progress is on this page" in _sidebar(at)
         at.button(key="training_pause").click().run()
         assert trainer.state == "paused"
@@ -101,13 +80,11 @@ def test_the_run_says_paused_while_it_is_paused():
         assert "**Training:** running" in _sidebar(at)
     finally:
         trainer.stop()
-        end = time.monotonic() + TIMEOUT
-        while trainer.progress().active and time.monotonic() < end:
-            time.sleep(0.05)
+    run_until_ended(at)
 
 
 def test_the_share_link_is_one_line_that_never_breaks_inside_a_word():
-    at = _frame()
+    at = app_page()
     link = at.sidebar.code[0]
     assert link.value.startswith("?") and "data=" in link.value and " " not in link.value
     assert not link.proto.wrap_lines            # wrapped, it broke anywhere, mid-word

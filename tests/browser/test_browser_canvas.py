@@ -1,25 +1,15 @@
 """The Inference page in a real browser: Debian's Chromium driven by Playwright.
 
-The app runs as ``streamlit run app.py`` in a subprocess (one per module, on a free port);
-each test opens it in a fresh browser context, uploads a model trained here with nncore
-through the page's file uploader, draws with the mouse on the canvas, and waits for the
-network's answer. Reading a drawn "1" and "7" right needs a model trained on the real
+The app runs as ``streamlit run app.py`` in a subprocess (``app_url``: see
+tests/browser/conftest.py); each test opens it in a fresh browser context, uploads a model
+trained here with nncore through the page's file uploader, draws with the mouse on the
+canvas, and waits for the network's answer. Reading a drawn "1" and "7" right needs a model trained on the real
 MNIST, so that test runs only when NNCORE_MNIST_DIR is set.
-
-Without /usr/bin/chromium the tests skip, saying so — unless NNCORE_REQUIRE_BROWSER=1
-(CI), where a missing browser is a failure.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -28,11 +18,6 @@ from support import drawings as H
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 CANVAS = '[data-testid="stBidiComponentIsolated"] canvas.upper-canvas'
 
 
@@ -42,67 +27,9 @@ def canvas_locator(page, n=0, layer="canvas.upper-canvas"):
     canvases; the mouse goes to the upper one, the strokes live on the lower one."""
     return page.locator(f'.st-key-inference_canvas_{n} [data-testid="stBidiComponentIsolated"] '
                         f'{layer}')
+
+
 WAIT = 30_000   # ms: a rerun takes well under a second, but the machine may be busy
-
-
-def _require_browser():
-    if os.path.exists(CHROMIUM):
-        return
-    reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    if os.environ.get("NNCORE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"NNCORE_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(f"real-browser test skipped: {reason}")
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's launch arguments, pointed at Debian's Chromium (Playwright's own
-    browser download does not work offline)."""
-    _require_browser()
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """``streamlit run app.py`` on a free port, offline, until the module's tests are done."""
-    _require_browser()
-    port = _free_port()
-    env = dict(os.environ, NNCORE_OFFLINE="1",
-               NNCORE_CACHE_DIR=str(tmp_path_factory.mktemp("browser-cache")))
-    log = open(tmp_path_factory.mktemp("browser-log") / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start (see {log.name})")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
 
 
 @pytest.fixture(scope="module")

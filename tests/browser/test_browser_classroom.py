@@ -12,26 +12,10 @@ import re
 
 import pytest
 
-from support.server import app_server
-
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+APP_ENV = {"NNCORE_SLOTS": "1"}      # the server of this module's app_url: one training slot
 WAIT = 60_000   # ms
-
-
-@pytest.fixture(scope="module")
-def classroom_url(tmp_path_factory):
-    import os
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("NNCORE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"NNCORE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
-        pytest.skip(f"real-browser test skipped: {CHROMIUM} is missing (apt-get install chromium)")
-    with app_server(tmp_path_factory.mktemp("classroom"), NNCORE_SLOTS="1") as url:
-        yield url
 
 
 def _link(base: str, epochs: int) -> str:
@@ -44,40 +28,40 @@ def _link(base: str, epochs: int) -> str:
     return f"{base}/training?{query_string(spec_to_params(spec))}"
 
 
-def test_three_visitors_share_one_slot_in_order(classroom_url):
-    from playwright.sync_api import expect, sync_playwright
+def test_three_visitors_share_one_slot_in_order(browser, app_url):
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            pages = []
-            for epochs in (10_000, 3, 4):       # the first is long: it is stopped by hand
-                page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
-                page.goto(_link(classroom_url, epochs))
-                page.get_by_role("button", name="Start training").wait_for(timeout=WAIT)
-                pages.append(page)
-            first, second, third = pages
+    contexts = [browser.new_context(viewport={"width": 1300, "height": 1000}) for _ in range(3)]
+    try:
+        pages = []
+        for context, epochs in zip(contexts, (10_000, 3, 4)):   # the first is stopped by hand
+            page = context.new_page()
+            page.goto(_link(app_url, epochs))
+            page.get_by_role("button", name="Start training").wait_for(timeout=WAIT)
+            pages.append(page)
+        first, second, third = pages
 
-            first.get_by_role("button", name="Start training").click()
-            expect(first.get_by_text(re.compile(r"Epoch \d+/10000"))).to_be_visible(timeout=WAIT)
-            second.get_by_role("button", name="Start training").click()
-            expect(second.get_by_text("1st in line")).to_be_visible(timeout=WAIT)
-            third.get_by_role("button", name="Start training").click()
-            expect(third.get_by_text("2nd in line")).to_be_visible(timeout=WAIT)
-            expect(second.get_by_role("button", name="Cancel")).to_be_visible()
+        first.get_by_role("button", name="Start training").click()
+        expect(first.get_by_text(re.compile(r"Epoch \d+/10000"))).to_be_visible(timeout=WAIT)
+        second.get_by_role("button", name="Start training").click()
+        expect(second.get_by_text("1st in line")).to_be_visible(timeout=WAIT)
+        third.get_by_role("button", name="Start training").click()
+        expect(third.get_by_text("2nd in line")).to_be_visible(timeout=WAIT)
+        expect(second.get_by_role("button", name="Cancel")).to_be_visible()
 
-            first.get_by_role("button", name="Stop").click()
-            expect(first.get_by_text(re.compile(r"The run was stopped by the user"))).to_be_visible(
-                timeout=WAIT)
-            # The two waiting runs start by themselves, in order, and finish.
-            expect(second.get_by_text("Finished 3 epochs")).to_be_visible(timeout=WAIT)
-            expect(third.get_by_text("Finished 4 epochs")).to_be_visible(timeout=WAIT)
-            for page in pages:
-                body = page.inner_text("body")
-                assert "Something went wrong" not in body and "Traceback" not in body
-                assert page.locator('[data-testid="stException"]').count() == 0
-            # each page shows its own run, never another visitor's
-            assert "Finished 4 epochs" not in second.inner_text("body")
-            assert "Finished 3 epochs" not in third.inner_text("body")
-        finally:
-            browser.close()
+        first.get_by_role("button", name="Stop").click()
+        expect(first.get_by_text(re.compile(r"The run was stopped by the user"))).to_be_visible(
+            timeout=WAIT)
+        # The two waiting runs start by themselves, in order, and finish.
+        expect(second.get_by_text("Finished 3 epochs")).to_be_visible(timeout=WAIT)
+        expect(third.get_by_text("Finished 4 epochs")).to_be_visible(timeout=WAIT)
+        for page in pages:
+            body = page.inner_text("body")
+            assert "Something went wrong" not in body and "Traceback" not in body
+            assert page.locator('[data-testid="stException"]').count() == 0
+        # each page shows its own run, never another visitor's
+        assert "Finished 4 epochs" not in second.inner_text("body")
+        assert "Finished 3 epochs" not in third.inner_text("body")
+    finally:
+        for context in contexts:
+            context.close()
