@@ -26,6 +26,7 @@ import streamlit as st
 from lab import state
 from lab.links import UPLOAD
 from nncore.data import DATASETS, DataUnavailable, Dataset, load_dataset, train_val_test_split
+from nncore.data import points as drawn
 from nncore.data.mnist import IDX_FILES
 from nncore.data.registry import known_shape as registry_shape
 from nncore.jobs import shared_data
@@ -33,6 +34,7 @@ from nncore.jobs import shared_data
 MNIST_DIRS = "mnist_dirs"        # dict kind -> local folder of IDX files (session only)
 UPLOADED = "uploaded_data"       # dict: X, y, class_names, image_shape, filename (session only)
 UPLOAD_SPLIT = "upload_split"    # (data key, Dataset): the upload split as the spec says
+DRAWN_SPLIT = "drawn_split"      # (data key, Dataset): your own points split as the spec says
 
 # What the server has learned about a data set once it was loaded, for one-line summaries
 # that must not load data themselves. Keyed by the data dict; facts, not anyone's state.
@@ -79,6 +81,8 @@ def dataset_for(data: dict) -> Dataset:
     """The data set a spec's ``data`` dict names (see the module docstring)."""
     if data.get("name") == UPLOAD:
         return uploaded_dataset(data)
+    if data.get("name") == drawn.NAME:
+        return drawn_dataset(data)
     key = _data_key(data)
     dataset = _cached_dataset(key)
     _FALLBACKS[key] = bool(dataset.fallback_reason)
@@ -96,6 +100,11 @@ def known_shape(data: dict) -> tuple[int | None, int | None]:
     if data.get("name") == UPLOAD:
         upload = st.session_state.get(UPLOADED)
         return (upload["X"].shape[1], len(upload["class_names"])) if upload else (None, None)
+    if data.get("name") == drawn.NAME:
+        try:
+            return 2, int(drawn.decode(data.get("points") or "")[1].max()) + 1
+        except ValueError:      # no points yet (max of nothing), or a text that is not points
+            return 2, None
     return _SHAPES.get(_data_key(data)) or registry_shape(data.get("name")) or (None, None)
 
 
@@ -247,6 +256,22 @@ def download_with_progress(name: str, progress) -> None:
             load_mnist(name, progress=progress)
         except (DataUnavailable, OSError, ValueError):
             pass
+
+
+# ---------------------------------------------------------------- your own points
+def drawn_dataset(data: dict) -> Dataset:
+    """Your own points, split as ``data`` says. They are the spec's own (``data["points"]``),
+    so whoever opens its link gets the same set; they are small and change with every click,
+    so each session holds its current split, and the server's cache — where MNIST lives —
+    never sees them. Too few to train on is a ValueError saying what to add."""
+    key = json.dumps(data, sort_keys=True)
+    held = st.session_state.get(DRAWN_SPLIT)
+    if held and held[0] == key:
+        return held[1]
+    params = {k: v for k, v in data.items() if k != "name"}
+    dataset = _read_only(load_dataset(drawn.NAME, **params))
+    st.session_state[DRAWN_SPLIT] = (key, dataset)
+    return dataset
 
 
 # ---------------------------------------------------------------- an uploaded data set

@@ -7,6 +7,7 @@ import math
 from lab.datasets import UPLOAD_PARAMS, dataset_title, fell_back
 from lab.links import UPLOAD
 from nncore.data import DATASETS
+from nncore.data import points as drawn
 from nncore.runs.spec import LayerSpec, RunSpec
 
 
@@ -15,8 +16,8 @@ def data_line(spec: RunSpec) -> str:
     its parameters in words, as each parameter's ``ParamSpec`` says them."""
     name = spec.data["name"]
     specs = UPLOAD_PARAMS if name == UPLOAD else getattr(DATASETS.get(name), "params", {})
-    params = ", ".join(specs[k].say(v) if k in specs else f"{k} {v}"
-                       for k, v in spec.data.items() if k != "name")
+    params = ", ".join(specs[k].say(v) if k in specs else drawn.say(v) if k == "points"
+                       else f"{k} {v}" for k, v in spec.data.items() if k != "name")
     line = dataset_title(name) + (f" ({params})" if params else "")
     if fell_back(spec.data):
         line += " — unavailable, the 8×8 digits stand in"

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from nncore.archive import ArchiveError, NpzLimits, open_npz
+from nncore.data import points as drawn
 from nncore.runs.schema import LIMITS
 
 UPLOAD_LIMITS = {"max_bytes": 20 * 1024 * 1024, "max_unpacked_bytes": 200 * 1024 * 1024,
@@ -77,6 +78,30 @@ def parse_upload(filename: str, content: bytes) -> dict:
 
 
 MARKDOWN = set("\\*_[]~|")   # emphasis, links, tables, strikethrough
+
+
+POINTS_CSV_BYTES = 256 * 1024      # a CSV of 1,000 points is about 20 kB
+
+
+def parse_points_csv(filename: str, content: bytes) -> str:
+    """Your own points from a CSV file (``x1,x2,label``, as the Dataset page downloads them),
+    as the text a spec carries (``nncore.data.points``). Refused with a sentence naming the
+    first wrong row: a wrong column, a value that is not a number, a point off the plane, a
+    class out of range, more points than a drawn set holds; the file is read row by row, so
+    reading stops there."""
+    if not filename.lower().endswith(".csv"):
+        raise ValueError("Upload a .csv file with the columns x1, x2 and label.")
+    if len(content) > POINTS_CSV_BYTES:
+        raise ValueError(f"The file is {len(content) / 1024:,.0f} kB; a CSV of points is at "
+                         f"most {POINTS_CSV_BYTES // 1024} kB ({drawn.MAX_POINTS:,} points).")
+    lines = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+    try:
+        X, y = drawn.from_csv(lines)
+    except UnicodeDecodeError:
+        raise ValueError("The CSV file is not UTF-8 text.") from None
+    if not len(y):
+        raise ValueError("The CSV file has a header but no points.")
+    return drawn.encode(X, y)
 
 
 def safe_name(filename: str) -> str:

@@ -21,11 +21,13 @@ are ASCII digits only: "²" is a digit to ``str.isdigit`` but not to ``int``.
 No Streamlit here: the app applies these functions to ``st.query_params``.
 """
 
-from lab.links.grammar import (ALL_KEYS, DATA_KEYS, FORMAT, LOSS_CODES, OPTIMIZER_KEYS,
-                               SCHEDULE_KEYS, UPLOAD, layer_token, query_string, share_url,
-                               spec_to_params, with_base)
+from lab.links.grammar import (ALL_KEYS, DATA_KEYS, FORMAT, LOSS_CODES, MAX_LINK_POINTS,
+                               OPTIMIZER_KEYS, SCHEDULE_KEYS, UPLOAD, layer_token,
+                               points_travel, query_string, share_url, spec_to_params,
+                               with_base)
 from lab.links.reader import is_link, spec_from_params
 
 __all__ = ["spec_to_params", "spec_from_params", "query_string", "share_url", "with_base",
-           "is_link", "layer_token", "UPLOAD", "ALL_KEYS", "DATA_KEYS", "FORMAT", "LOSS_CODES",
+           "is_link", "layer_token", "points_travel", "UPLOAD", "ALL_KEYS", "DATA_KEYS",
+           "FORMAT", "LOSS_CODES", "MAX_LINK_POINTS",
            "OPTIMIZER_KEYS", "SCHEDULE_KEYS"]

@@ -12,6 +12,7 @@ import re
 from typing import Mapping
 from urllib.parse import urlencode, urlparse
 
+from nncore.data import points as drawn
 from nncore.runs.schema import DEFAULT_SCHEDULE, OPTIMIZER, SCHEDULE
 from nncore.runs.spec import LayerSpec, RunSpec
 
@@ -30,7 +31,8 @@ SPEC_KEYS = {  # the top-level keys, besides data parameters and optimizer/sched
     "v", "data", "layers", "loss", "out", "oinit", "sep", "opt", "sched", "l2", "bs", "ep",
     "shuf", "seed",
 }
-ALL_KEYS = (SPEC_KEYS | set(DATA_KEYS.values()) | set(OPTIMIZER_KEYS.values())
+POINTS_KEYS = {"pts", "npts"}   # your own points: their text, or how many did not travel
+ALL_KEYS = (SPEC_KEYS | POINTS_KEYS | set(DATA_KEYS.values()) | set(OPTIMIZER_KEYS.values())
             | set(SCHEDULE_KEYS.values()))
 IGNORED_KEYS = {"embed", "embed_options"}   # Streamlit's own
 
@@ -46,6 +48,10 @@ LEFT_OUT = {1: {"sched": "constant"}}       # format → key → what leaving it
 
 MAX_VALUE_LENGTH = 64         # longer values are refused outright
 MAX_LAYERS_LENGTH = 400       # the layers value may be longer: six layers with options
+# Your own points travel in a link up to this many (4 characters each); a larger set is a
+# file to share, and its link says so (npts) instead of carrying it.
+MAX_LINK_POINTS = 200
+MAX_POINTS_LENGTH = drawn.CHARS * MAX_LINK_POINTS
 # Token shapes (matched whole, with re.fullmatch); the numbers in them are read by
 # parse_number. re.ASCII: without it \d would also match "²" and "١".
 _LAYER = re.compile(r"(\d{1,7})([a-z_]+)", re.ASCII)
@@ -53,22 +59,39 @@ _CONV = re.compile(r"conv(\d{1,7})x(\d{1,7})([a-z_]+)", re.ASCII)
 _POOL = re.compile(r"pool(\d{1,7})", re.ASCII)
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?", re.ASCII)
 _WHOLE = re.compile(r"\d{1,7}", re.ASCII)
+_WHOLE_64 = re.compile(r"[A-Za-z0-9_-]{1,4}", re.ASCII)     # base 64: drawn.DIGITS
 UPLOAD = "upload"             # the app's name for an uploaded data set (never in a link)
 
 
-def parse_number(text: str, whole: bool = False) -> float | int | None:
+def parse_number(text: str, whole: bool = False, base: int = 10) -> float | int | None:
     """The one parser of every number a link holds: ``12``, ``-0.5``, ``1e-3`` in ASCII
-    digits (with ``whole``, only 0 … 9999999 as an int), or None for anything else.
+    digits (with ``whole``, only 0 … 9999999 as an int), or None for anything else. With
+    ``base=64``, a whole number of one to four base-64 digits (``A`` = 0 … ``_`` = 63, the
+    URL-safe alphabet): each of your own points is one such number.
 
     ``float`` and ``int`` alone are too lenient for untrusted text: they take "١٢"
     (Arabic-Indic digits), "1_000", " 12 ", "inf" and "nan"; and ``str.isdigit`` is no
-    guard, since "²" passes it but not ``int``."""
+    guard, since "²" passes it but not ``int``. (Nor is ``base64.b64decode``, which skips
+    what is not in its alphabet.)"""
+    if base == 64:
+        if not _WHOLE_64.fullmatch(text):
+            return None
+        value = 0
+        for digit in text:
+            value = 64 * value + drawn.DIGITS.index(digit)
+        return value
     if whole:
         return int(text) if _WHOLE.fullmatch(text) else None
     if not _NUMBER.fullmatch(text):
         return None
     number = float(text)
     return number if math.isfinite(number) else None
+
+
+def shown(value) -> str:
+    """An untrusted value, safe and short enough to quote in a note."""
+    text = "".join(ch for ch in str(value) if ch.isprintable() and ch not in "`\\$")
+    return f"`{text[:30]}{'…' if len(text) > 30 else ''}`"
 
 
 # ------------------------------------------------------------------- spec → link
@@ -110,6 +133,11 @@ def spec_to_params(spec: RunSpec) -> dict[str, str]:
     for name, key in DATA_KEYS.items():
         if spec.data.get(name) is not None:
             p[key] = _num(spec.data[name])
+    if spec.data.get("points"):
+        if points_travel(spec.data):
+            p["pts"] = spec.data["points"]
+        else:
+            p["npts"] = str(drawn.count(spec.data["points"]))
     p["layers"] = ",".join(layer_token(h) for h in spec.hidden) or "none"
     p["loss"] = LOSS_CODES.get(spec.loss, spec.loss)
     if spec.output_activation is not None:
@@ -136,6 +164,11 @@ def spec_to_params(spec: RunSpec) -> dict[str, str]:
         p["shuf"] = "0"
     p["seed"] = str(spec.seed)
     return p
+
+
+def points_travel(data: dict) -> bool:
+    """Whether a link can carry this data set's points (always, when it has none)."""
+    return drawn.count(data.get("points")) <= MAX_LINK_POINTS
 
 
 def query_string(params: Mapping[str, str]) -> str:

@@ -11,13 +11,17 @@ from __future__ import annotations
 import logging
 from typing import Mapping
 
-from lab.links.grammar import (_CONV, _LAYER, _POOL, ALL_KEYS, DATA_KEYS, FORMAT,
-                               IGNORED_KEYS, LEFT_OUT, LOSS_CODES, MAX_LAYERS_LENGTH,
+import numpy as np
+
+from lab.links.grammar import (ALL_KEYS, DATA_KEYS, FORMAT, IGNORED_KEYS, LEFT_OUT, LOSS_CODES,
+                               MAX_LAYERS_LENGTH, MAX_LINK_POINTS, MAX_POINTS_LENGTH,
                                MAX_VALUE_LENGTH, OPTIMIZER_KEYS, SCHEDULE_KEYS, UPLOAD, _num,
                                parse_number)
+from lab.links.grammar import shown as _shown
+from lab.links.layers import read_layers
+from nncore.data import points as drawn
 from nncore.data.registry import DATASETS
-from nncore.runs.schema import (CONV, DENSE, LIMITS, MAXPOOL, OPTIMIZER, OPTIMIZERS, RUN,
-                                SCHEDULE, SCHEDULES, default_lr)
+from nncore.runs.schema import OPTIMIZER, OPTIMIZERS, RUN, SCHEDULE, SCHEDULES, default_lr
 from nncore.runs.spec import RunSpec
 
 _LOG = logging.getLogger("lab")
@@ -29,10 +33,7 @@ def is_link(params: Mapping) -> bool:
     return any(key in ALL_KEYS for key in params)
 
 
-def _shown(value) -> str:
-    """An untrusted value, safe and short enough to quote in a note."""
-    text = "".join(ch for ch in str(value) if ch.isprintable() and ch not in "`\\$")
-    return f"`{text[:30]}{'…' if len(text) > 30 else ''}`"
+LONG_VALUES = {"layers": MAX_LAYERS_LENGTH, "pts": MAX_POINTS_LENGTH}   # key → its length bound
 
 
 class _Reader:
@@ -51,10 +52,14 @@ class _Reader:
                 self.notes.append(f"The link parameter {_shown(key)} is not one this app "
                                   "knows; it was ignored.")
                 continue
-            limit = MAX_LAYERS_LENGTH if key == "layers" else MAX_VALUE_LENGTH
+            limit = LONG_VALUES.get(key, MAX_VALUE_LENGTH)
             if len(value) > limit:
-                self.notes.append(f"The link's {key} value is too long ({len(value)} "
-                                  f"characters); the default was used.")
+                self.notes.append(
+                    f"The link carries {len(value):,} characters of points, more than the "
+                    f"{MAX_LINK_POINTS} points ({limit:,} characters) a link may; the plane "
+                    "starts empty." if key == "pts" else
+                    f"The link's {key} value is too long ({len(value):,} characters, at most "
+                    f"{limit:,}); the default was used.")
                 continue
             self.raw[key] = value.strip()
         self.used: set[str] = set()
@@ -156,6 +161,14 @@ def _spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
         for key in given:
             r.take(key)
         given = []
+    given_points = [key for key in ("pts", "npts") if key in r.raw]
+    if d["data"]["name"] == "points":
+        _points(r, d["data"])
+    elif given_points:
+        r.note(f"The data set {info.name} takes no points ({', '.join(given_points)}); "
+               "they were ignored.")
+        for key in given_points:
+            r.take(key)
     for pname, key in DATA_KEYS.items():
         if key not in given:
             continue
@@ -171,7 +184,7 @@ def _spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
                 d["data"][pname] = parsed
 
     # --- the layers
-    d["hidden"] = _layers(r, default)
+    d["hidden"] = read_layers(r, default)
 
     # --- loss and output layer
     d["loss"] = r.choice("loss", RUN["loss"].choices, default.loss, "The loss",
@@ -231,6 +244,35 @@ def _spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
                                      "default setup was used."]
 
 
+def _points(r: _Reader, data: dict) -> None:
+    """Your own points, as the link carries them (``pts``): each point one whole number in
+    four base-64 digits (``nncore.data.points``), read by the one parser and kept when it
+    is a point of the plane with a class. The value's length was bounded before anything
+    was read (``MAX_POINTS_LENGTH``), so a link holds at most ``MAX_LINK_POINTS``. Without
+    ``pts`` the plane starts empty — and ``npts`` says how many did not travel."""
+    text, missing = r.take("pts"), r.take("npts")
+    if text is None:
+        if missing is not None:
+            n = parse_number(missing, whole=True)
+            r.note(f"The link was made with {'' if n is None else f'{n:,} of '}your own "
+                   f"points: more than the {MAX_LINK_POINTS} a link can carry, so the plane "
+                   "starts empty. Ask for them as a CSV file and upload it on the Dataset page.")
+        return
+    groups = [text[i:i + drawn.CHARS] for i in range(0, len(text), drawn.CHARS)]
+    codes = [parse_number(g, base=64) if len(g) == drawn.CHARS else None for g in groups]
+    unread = sum(code is None for code in codes)
+    labels, i1, i2 = drawn.parts_of([code for code in codes if code is not None])
+    on_plane = (labels < drawn.MAX_CLASSES) & (i1 <= drawn.TOP) & (i2 <= drawn.TOP)
+    left_out = unread + int(np.count_nonzero(~on_plane))
+    if left_out:
+        r.note(f"{left_out} of the link's {len(groups)} points {'is' if left_out == 1 else 'are'} "
+               f"not a point of the plane with a class 0 … {drawn.MAX_CLASSES - 1}; "
+               f"{'it was' if left_out == 1 else 'they were'} left out.")
+    if on_plane.any():
+        X = np.stack([drawn.to_coordinate(i1[on_plane]), drawn.to_coordinate(i2[on_plane])], 1)
+        data["points"] = drawn.encode(X, labels[on_plane])
+
+
 def _format(r: _Reader) -> int:
     """The link's format: 1 without ``v`` (links made before formats were numbered)."""
     version = r.take("v")
@@ -246,16 +288,6 @@ def _format(r: _Reader) -> int:
                f"read as format {FORMAT}, and settings this version does not know fell back.")
         return FORMAT
     return number
-
-
-def _clamped(r: _Reader, where: str, what: str, value: int, setting, layer=None) -> int:
-    """A layer's whole number pulled into the schema's bounds, with a note if it moved."""
-    lo, hi = setting.bounds(layer)
-    if not lo <= value <= hi:
-        fixed = min(max(value, lo), hi)
-        r.note(f"{where}: {value} {what} is outside {lo} … {hi}; {fixed} was used.")
-        return fixed
-    return value
 
 
 def _settings(r: _Reader, owner: str, keys: dict, schema: dict, applicable,
@@ -274,88 +306,3 @@ def _settings(r: _Reader, owner: str, keys: dict, schema: dict, applicable,
         fallback = fallbacks.get(setting, schema[setting].default)
         found[setting] = r.setting(key, schema[setting], fallback, what=key)
     return found
-
-
-def _layers(r: _Reader, default: RunSpec) -> list[dict]:
-    value = r.take("layers")
-    if value is None:
-        return [h.to_dict() for h in default.hidden]
-    if value.lower() in ("", "none", "0"):
-        return []
-    layers = []
-    tokens = [t for t in value.split(",") if t.strip()]
-    if len(tokens) > LIMITS["max_hidden_layers"]:
-        r.note(f"The link asks for {len(tokens)} hidden layers; only the first "
-               f"{LIMITS['max_hidden_layers']} were kept (the limit).")
-        tokens = tokens[:LIMITS["max_hidden_layers"]]
-    seen_dense = False
-    for i, token in enumerate(tokens, 1):
-        where = f"Hidden layer {i}"
-        head, *options = token.strip().lower().split(":")
-        dense, conv, pool = _LAYER.fullmatch(head), _CONV.fullmatch(head), _POOL.fullmatch(head)
-        if not (dense or conv or pool):
-            r.note(f"{where} {_shown(token)} is not of the form 16relu, conv8x3relu or pool2; "
-                   "it was left out.")
-            continue
-        if (conv or pool) and seen_dense:
-            r.note(f"{where} {_shown(head)} comes after a dense layer; conv and pool layers "
-                   "must come first, so it was left out.")
-            continue
-        if pool:
-            size = _clamped(r, where, "pool size", parse_number(pool.group(1), whole=True), MAXPOOL["pool"])
-            layer = {"kind": "maxpool", "pool": size}      # the other fields: LayerSpec's defaults
-        else:
-            m = dense or conv
-            activation = m.group(m.lastindex)
-            activations = DENSE["activation"].choices
-            if activation not in activations:
-                r.note(f"{where}: activation {_shown(activation)} is not one of "
-                       f"{', '.join(activations)}; {DENSE['activation'].default} was used.")
-                activation = DENSE["activation"].default
-            if dense:
-                seen_dense = True
-                layer = {"units": _clamped(r, where, "units", parse_number(m.group(1), whole=True), DENSE["units"]),
-                         "activation": activation}
-            else:
-                layer = {"kind": "conv",
-                         "filters": _clamped(r, where, "filters", parse_number(m.group(1), whole=True),
-                                             CONV["filters"]),
-                         "kernel": _clamped(r, where, "kernel", parse_number(m.group(2), whole=True), CONV["kernel"]),
-                         "activation": activation}
-        for option in options:
-            _layer_option(r, where, layer, option)
-        layers.append(layer)
-    return layers
-
-
-def _layer_option(r: _Reader, where: str, layer: dict, option: str) -> None:
-    kind = layer.get("kind", "dense")
-    whole = parse_number(option[1:], whole=True)      # the number after s or p, if any
-    if option in DENSE["init"].choices and kind != "maxpool":
-        layer["init"] = option
-    elif option.startswith("d") and kind != "maxpool":
-        p = parse_number(option[1:])
-        if p is None:
-            r.note(f"{where}: dropout {_shown(option)} is not a number; no dropout was used.")
-            return
-        low, high = DENSE["dropout"].bounds()
-        if not low <= p <= high:
-            r.note(f"{where}: dropout {_shown(option[1:])} is outside {_num(low)} … "
-                   f"{_num(high)}; {min(max(p, low), high)} was used.")
-            p = min(max(p, low), high)
-        layer["dropout"] = p
-    elif option.startswith("s") and whole is not None and kind != "dense":
-        stride = (MAXPOOL if kind == "maxpool" else CONV)["stride"]
-        layer["stride"] = _clamped(r, where, "stride", whole, stride, layer)
-    elif option.startswith("p") and kind == "conv" and (whole is not None
-                                                         or option[1:] in CONV["padding"].words):
-        padding = option[1:]
-        if padding == "same" and layer["kernel"] % 2 == 0:
-            r.note(f"{where}: padding same needs an odd kernel; no padding was used.")
-            return
-        layer["padding"] = padding if whole is None else _clamped(
-            r, where, "padding", whole, CONV["padding"], {"kernel": layer["kernel"]})
-    else:
-        r.note(f"{where}: {_shown(option)} is not a setting this layer takes (dropout d0.2, an "
-               f"initialisation such as he{', stride s2' if kind != 'dense' else ''}"
-               f"{', padding psame or p1' if kind == 'conv' else ''}); it was ignored.")

@@ -7,7 +7,7 @@ registers each page, and what ``st.page_link`` points at.
 """
 
 HOME = "lab/pages/home.py"
-DATASET = "lab/pages/dataset.py"
+DATASET = "lab/pages/dataset/page.py"
 ARCHITECTURE = "lab/pages/architecture/page.py"
 TRAINING = "lab/pages/training/page.py"
 INFERENCE = "lab/pages/inference/page.py"

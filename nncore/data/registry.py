@@ -13,6 +13,8 @@ Parameters (a data set takes only those listed for it in ``DATASETS``):
 - ``seed`` — the same seed gives the same points and the same splits.
 - ``n_samples``, ``noise`` — size and spread of a generated 2-D set.
 - ``limit`` — MNIST only: a smaller seeded subset for quick runs (see ``mnist_dataset``).
+- ``points`` — your own points only: the points themselves, as text (see ``points.py``).
+  It is not in ``params`` (which are numbers, with ranges): ``load_dataset`` takes it apart.
 
 Two sets reproduce a seed tutorial exactly and so have defaults of their own:
 
@@ -33,6 +35,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from . import points as drawn
 from . import toy2d
 from .dataset import DataUnavailable, Dataset
 from .mnist import KINDS as MNIST_KINDS
@@ -161,6 +164,11 @@ DATASETS = {
                      "seed": replace(_SEED, default=12,
                                      help="Chooses the split (the points are always the published ones); "
                                           "12 gives the published split.")}),
+        DatasetInfo(drawn.NAME, "Your own points", "2d",
+                    "Points you place yourself on the plane, in up to "
+                    f"{drawn.MAX_CLASSES} classes: click to add, drag a box to erase.",
+                    {"val_fraction": replace(_VAL, default=0.0), "test_fraction": _TEST,
+                     "seed": replace(_SEED, help="Chooses the split (the points are yours).")}),
     )
 }
 
@@ -183,7 +191,7 @@ def known_shape(name) -> tuple[int, int] | None:
 
 
 def load_dataset(name, *, val_fraction=None, test_fraction=None, seed=None, limit=None,
-                 n_samples=None, noise=None, data_dir=None, allow_download=True,
+                 n_samples=None, noise=None, points=None, data_dir=None, allow_download=True,
                  allow_fallback=True, progress=None) -> Dataset:
     """Load the data set called ``name`` (a key of ``DATASETS``) as a split ``Dataset``.
 
@@ -196,10 +204,17 @@ def load_dataset(name, *, val_fraction=None, test_fraction=None, seed=None, limi
     8×8 digits instead — with ``fallback_reason`` set and a description saying so, never
     silently — keeping the requested ``val_fraction`` and ``seed`` (``limit`` does not apply:
     there are only 1,797 digits). ``allow_fallback=False`` raises ``DataUnavailable``.
+
+    ``points`` is the text of your own points (``name="points"`` only); too few to train
+    on is a ValueError (``points.PointsError``) saying what to add.
     """
     info = dataset_info(name)
     p = _resolve(info, {"val_fraction": val_fraction, "test_fraction": test_fraction, "seed": seed,
                         "limit": limit, "n_samples": n_samples, "noise": noise})
+    if name == drawn.NAME:
+        return _drawn(p, points or "")
+    if points is not None:
+        raise ValueError(f"points does not apply to {name!r}: only to your own points ('points').")
     if name in MNIST_KINDS:
         try:
             return mnist_dataset(name, val_fraction=p["val_fraction"], seed=p["seed"], limit=p["limit"],
@@ -295,6 +310,17 @@ def _digits(p, fallback_reason=None):
                         f"{fallback_reason}")
     return _split_into_dataset("digits", description, X, y, p, tuple(str(d) for d in range(10)),
                                image_shape=(8, 8), source="bundled", fallback_reason=fallback_reason)
+
+
+def _drawn(p, text):
+    """Your own points (their text: ``points.decode``), split as the generated sets are."""
+    X, y = drawn.decode(text)
+    drawn.check_trainable(y)
+    k = int(y.max()) + 1
+    description = (f"Your own points: {len(y):,} placed on the plane, in {k} classes "
+                   f"({', '.join(f'{c:,} of class {i}' for i, c in enumerate(np.bincount(y)))})")
+    return _split_into_dataset(drawn.NAME, description, X.astype(np.float32), y, p,
+                               drawn.class_names(k), source="drawn")
 
 
 def _xor_points():

@@ -9,6 +9,9 @@ scikit-learn row for row — so the script trains on the lab's rows, in the lab'
 
 from __future__ import annotations
 
+import textwrap
+
+from ..data import points as drawn
 from ..data.registry import DATASETS, _resolve
 from ..data.splits import _part_size
 from .document import Section, code
@@ -24,6 +27,7 @@ DATA_SHAPES = {
     "xor": (2, 2, None),
     "spiral": (2, 3, None),
     "clusters": (2, 3, None),
+    "points": (2, None, None),          # as many classes as the points have
 }
 assert set(DATA_SHAPES) == set(DATASETS)
 _MNIST_ENV = {"mnist": "NNCORE_MNIST_DIR", "fashion-mnist": "NNCORE_FASHION_MNIST_DIR"}
@@ -41,7 +45,12 @@ def data_settings(data: dict) -> tuple[dict, int, int, tuple | None]:
         raise ExportError(f"{what}, so a script cannot load it: export a setup on one of "
                           f"the lab's data sets ({', '.join(DATA_SHAPES)}).")
     try:
-        params = _resolve(DATASETS[name], {k: v for k, v in data.items() if k != "name"})
+        params = _resolve(DATASETS[name], {k: v for k, v in data.items()
+                                           if k not in ("name", "points")})
+        if name == "points":       # your own points: the script holds them
+            _, y = drawn.decode(data.get("points") or "")
+            drawn.check_trainable(y)
+            return {"name": name, **params, "points": data["points"]}, 2, int(y.max()) + 1, None
     except ValueError as exc:
         raise ExportError(str(exc)) from None
     return {"name": name, **params}, *DATA_SHAPES[name]
@@ -90,6 +99,8 @@ def _size(data: dict) -> int:
         return 1797
     if data["name"] == "clusters":
         return 15_000
+    if data["name"] == "points":
+        return drawn.count(data["points"])
     return data["n_samples"]
 
 
@@ -164,8 +175,23 @@ def _digits(d):
             ("from sklearn.datasets import load_digits",))
 
 
+def _points(d):
+    X, y = drawn.decode(d["points"])
+    hundredths = ", ".join(str(v) for v in drawn.to_index(X).ravel() - drawn.TOP // 2)
+    classes = "".join(str(c) for c in y)
+    numbers = textwrap.fill(hundredths, 88, initial_indent="    ", subsequent_indent="    ")
+    digits = "\n".join(f'    "{classes[i:i + 80]}"' for i in range(0, len(classes), 80))
+    return ("\n".join([
+        "X = (np.array([   # x₁, x₂ of each point in turn, in hundredths",
+        numbers, "]).reshape(-1, 2) / 100).astype(np.float32)",
+        "y = np.array([int(c) for c in (   # the class of each point, in the same order",
+        digits, ")], dtype=np.int64)"]),
+        f"Your own points: the {len(y):,} points placed on the lab's plane, with their classes.",
+        ())
+
+
 _MAKERS = {"moons": _moons, "circles": _circles, "xor": _xor, "spiral": _spiral,
-           "clusters": _clusters, "digits": _digits}
+           "clusters": _clusters, "digits": _digits, "points": _points}
 
 _SPLIT = code('''
     def split_off(X, y, n_part, seed):

@@ -117,7 +117,7 @@ def test_a_link_is_read_even_when_its_reader_fails(monkeypatch, caplog):
     def broken(*_):
         raise RuntimeError("a reader bug")
 
-    monkeypatch.setattr(reader, "_layers", broken)
+    monkeypatch.setattr(reader, "read_layers", broken)
     with caplog.at_level(logging.ERROR, logger="lab"):
         spec, notes = links.spec_from_params({"layers": "16relu", "ep": "3"})
     assert spec == RunSpec() and notes == ["The link could not be read; the default setup "

@@ -15,8 +15,10 @@ from lab import datasets, state
 from lab.figures import dataset as figures
 from lab.links import UPLOAD
 from lab.page import callback, notice, run_page, show_error, show_notice
+from lab.pages.dataset import points
 from lab.uploads import UPLOAD_LIMITS, parse_upload, safe_name
 from nncore.data import DATASETS, DataUnavailable
+from nncore.data import points as drawn
 from nncore.data.mnist import IDX_FILES, KINDS as MNIST_KINDS
 from nncore.runs.schema import SpecError
 
@@ -51,16 +53,26 @@ def _set_data(data: dict) -> None:
         notice("error", str(e))
 
 
+def _own_points(name: str) -> dict:
+    """Your own points go with their data set's parameters: the current ones, else the last
+    drawing of this session."""
+    if name != drawn.NAME:
+        return {}
+    text = state.get_spec().data.get("points") or points.kept()
+    return {"points": text} if text else {}
+
+
 @callback
 def _on_name() -> None:
     name = st.session_state["data_name"]
     params = _params_of(name)
-    _set_data({"name": name, **{k: p.default for k, p in params.items() if p.default is not None}})
+    _set_data({"name": name, **{k: p.default for k, p in params.items() if p.default is not None},
+               **_own_points(name)})
 
 
 @callback
 def _on_param(name: str) -> None:
-    data = {"name": name}
+    data = {"name": name, **_own_points(name)}
     for param, ps in _params_of(name).items():
         if ps.default is None and not st.session_state.get(_key(name, param) + "_on"):
             continue
@@ -232,8 +244,13 @@ def render() -> None:
             current, lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0),
                                                             text=message))
         bar.empty()
+    if current == drawn.NAME:
+        points.editor()
     try:
         ds = datasets.dataset_for(data)
+    except drawn.PointsError as e:           # not yet enough points: what to add
+        st.info(str(e), icon="👆")
+        return
     except (ValueError, DataUnavailable) as e:
         show_error(f"This data set could not be loaded: {e}")
         return
