@@ -22,7 +22,7 @@ from nncore.runs.schema import SpecError
 from nncore.runs.spec import RunSpec
 from nncore.stepping import diagnose_run
 
-DIAGNOSES = "training_diverged_diagnoses"   # {id(trainer): Divergence or sentence}
+DIAGNOSIS = "training_diverged_diagnosis"   # (trainer, its Divergence or a sentence)
 REPLAY_WORK = 2e10          # a diverged run is replayed up to this many multiply-adds
 
 
@@ -31,11 +31,10 @@ def outcome(trainer, p) -> None:
     kept = ("It completed no epoch, so the previous model (if any) was kept."
             if p.epoch < 1 else "Its last good weights are now the current model.")
     show_error(f"{p.message} {kept}")
-    found = st.session_state.setdefault(DIAGNOSES, {})
-    if id(trainer) not in found:
-        found.clear()
-        found[id(trainer)] = _replay(trainer)
-    d = found[id(trainer)]
+    held = st.session_state.get(DIAGNOSIS)
+    if held is None or held[0] is not trainer:          # replayed once per diverged run
+        held = st.session_state[DIAGNOSIS] = (trainer, _replay(trainer))
+    d = held[1]
     spec = RunSpec.from_dict(trainer.meta["spec"])
     lr = float(spec.optimizer.get("lr", getattr(d, "lr", 0.0))) / 10
     with st.container(border=True, key="training_diverged"):
