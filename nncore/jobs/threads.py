@@ -338,14 +338,23 @@ class BackgroundTrainer(_Worker):
                 self._changed.wait(left)
 
     def wait_under_way(self, seconds: float) -> None:
-        """Until ``seconds`` after the run started: wait for its first batch, then for its
-        end. What a page does right after Start, to show the run under way (a short run:
-        finished) rather than at batch 0. A run waiting for a slot is not waited for."""
+        """Until ``seconds`` after the run started: wait for its first batch and, if it
+        will end by then, for its end. What a page does right after Start, to show the run
+        under way (a short run: finished) rather than at batch 0. Whether it will end is
+        judged from its estimate of the time left once half the time has gone (the first
+        batches' estimate is rough). A run waiting for a slot, or paused, is not waited
+        for."""
         if self.started_at is None:
             return
-        deadline = self.started_at + seconds
-        if self.wait_for_progress(max(0.0, deadline - time.time())):
-            self.join(max(0.0, deadline - time.time()))
+        deadline, judge = self.started_at + seconds, self.started_at + seconds / 2
+        with self._changed:
+            while self._progress.state == "running" and time.time() < deadline:
+                p, now = self._progress, time.time()
+                if p.step > 0 and now >= judge:
+                    if p.eta_seconds is None or now + p.eta_seconds > deadline:
+                        return               # under way, and not ending by the deadline
+                # woken by every report, and at the time to judge
+                self._changed.wait((judge if now < judge else deadline) - now)
 
     def model_copy(self):
         """An independent copy of the network with whole (never half-updated) weights.
