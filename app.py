@@ -32,10 +32,13 @@ with st.sidebar:
     st.markdown(f"**Network:** {network_line(spec, *datasets.known_shape(spec.data))}")
     # "Training: epoch 3/10", refreshed while a run goes on (the Training page shows its own)
     runs.sidebar(poll=page.url_path != "training")
+    from lab import sharing     # an assignment link's lock (and Unlock); what a link cannot carry
+    sharing.lock_status()
     with st.expander("🔗 Share this setup"):
         st.code(state.share_url(), language=None, wrap_lines=False)   # one line, never split
         st.caption("Copy this link (the icon at the top right of the box): it opens the same "
                    "data, network, hyper-parameters and seed.")
+        sharing.link_limits()
 
 if state.link_notes():
     with st.container(border=True):

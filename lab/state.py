@@ -8,7 +8,10 @@ reads or writes them (pages keep their own widget keys):
     MODEL     the latest trained or uploaded ``nncore.Network``, or None
     PRESET    the preset loaded last, or None once the setup is edited by hand
     NOTES     what was wrong with the link the session was opened with
-    LINK      (spec, query parameters): the link of the current spec, encoded once per spec
+    ASSIGNMENT  what an assignment link asked (``links.Assignment``): settings locked or
+              hidden, which ``set_spec`` keeps as they are, and a question
+    LINK      (spec, assignment, query parameters): the link of the current setup, encoded
+              once per change
 
 The link in the address bar is read once, when the session starts (``apply_link_once``),
 and written at the end of every run of the frame (``sync_link``) when the setup changed.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lab import links
-from lab.page import callback
+from lab.page import callback, notice
 from nncore.runs.presets import get_preset
 from nncore.runs.spec import RunSpec
 
@@ -27,8 +30,10 @@ SPEC = "spec"
 MODEL = "model"
 PRESET = "preset"
 NOTES = "link_notes"
+ASSIGNMENT = "assignment"
 LINK_READ = "link_read"
 LINK = "link"
+NO_ASSIGNMENT = links.Assignment()
 
 
 def init() -> None:
@@ -50,16 +55,34 @@ def get_spec() -> RunSpec:
 
 
 def set_spec(spec: RunSpec, preset: str | None = None) -> None:
-    """Make ``spec`` the current setup; ``preset`` names it when it is one, unchanged."""
+    """Make ``spec`` the current setup; ``preset`` names it when it is one, unchanged. A
+    change to a setting an assignment link fixed is refused: ``links.Locked``, a SpecError
+    whose sentence says which and how to unlock."""
     if not isinstance(spec, RunSpec):
         raise TypeError(f"set_spec takes a RunSpec, got {type(spec).__name__}.")
+    get_assignment().check(get_spec(), spec)
     st.session_state[SPEC] = spec
     st.session_state[PRESET] = preset
 
 
 def load_preset(name: str) -> None:
-    """Make the preset the current setup (the trained model, if any, is left alone)."""
-    set_spec(get_preset(name).run_spec(), preset=name)
+    """Make the preset the current setup (the trained model, if any, is left alone) —
+    unless it would change what an assignment link fixed: then a notice says so."""
+    try:
+        set_spec(get_preset(name).run_spec(), preset=name)
+    except links.Locked as e:
+        notice("warning", f"The preset was not loaded: {e}")
+
+
+def get_assignment() -> links.Assignment:
+    """What the assignment link this session opened with still asks (none: nothing)."""
+    return st.session_state.get(ASSIGNMENT) or NO_ASSIGNMENT
+
+
+@callback
+def unlock() -> None:
+    """One click: every setting editable again; the question stays."""
+    st.session_state[ASSIGNMENT] = get_assignment().unlocked()
 
 
 def preset_name() -> str | None:
@@ -86,7 +109,8 @@ def apply_link_once() -> None:
         return
     spec, notes = links.spec_from_params(params)
     set_spec(spec)
-    st.session_state[NOTES] = notes
+    st.session_state[ASSIGNMENT], more = links.assignment_from_params(params)
+    st.session_state[NOTES] = notes + more
 
 
 def link_notes() -> list[str]:
@@ -99,12 +123,14 @@ def dismiss_link_notes() -> None:
 
 
 def link_params() -> dict[str, str]:
-    """The query parameters of the current setup, encoded once per setup."""
-    spec = get_spec()
+    """The query parameters of the current setup (and of its assignment, while there is
+    one), encoded once per change."""
+    spec, assignment = get_spec(), get_assignment()
     held = st.session_state.get(LINK)
-    if held is None or held[0] is not spec:
-        held = st.session_state[LINK] = (spec, links.spec_to_params(spec))
-    return held[1]
+    if held is None or held[0] is not spec or held[1] != assignment:
+        held = st.session_state[LINK] = (spec, assignment, {**links.spec_to_params(spec),
+                                                            **assignment.params()})
+    return held[2]
 
 
 def sync_link() -> None:

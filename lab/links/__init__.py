@@ -18,6 +18,9 @@ itself is checked against), nothing is evaluated, and nothing names a file. What
 wrong falls back to the default and is described in a note for the page to show. Numbers
 are ASCII digits only: "²" is a digit to ``str.isdigit`` but not to ``int``.
 
+An assignment link adds ``lock``, ``hide`` and ``ask`` (``assignment.py``): settings a
+learner sees but cannot change, settings left off the pages, and a question.
+
 No Streamlit here: the app applies these functions to ``st.query_params``.
 """
 
@@ -25,9 +28,11 @@ from lab.links.grammar import (ALL_KEYS, DATA_KEYS, FORMAT, LOSS_CODES, MAX_LINK
                                OPTIMIZER_KEYS, SCHEDULE_KEYS, UPLOAD, layer_token,
                                points_travel, query_string, share_url, spec_to_params,
                                with_base)
+from lab.links.assignment import Assignment, Locked, assignment_from_params
 from lab.links.reader import is_link, spec_from_params
 
 __all__ = ["spec_to_params", "spec_from_params", "query_string", "share_url", "with_base",
+           "Assignment", "Locked", "assignment_from_params",
            "is_link", "layer_token", "points_travel", "UPLOAD", "ALL_KEYS", "DATA_KEYS",
            "FORMAT", "LOSS_CODES", "MAX_LINK_POINTS",
            "OPTIMIZER_KEYS", "SCHEDULE_KEYS"]

@@ -13,10 +13,10 @@ from typing import Mapping
 
 import numpy as np
 
-from lab.links.grammar import (ALL_KEYS, DATA_KEYS, FORMAT, IGNORED_KEYS, LEFT_OUT, LOSS_CODES,
-                               MAX_LAYERS_LENGTH, MAX_LINK_POINTS, MAX_POINTS_LENGTH,
-                               MAX_VALUE_LENGTH, OPTIMIZER_KEYS, SCHEDULE_KEYS, UPLOAD, _num,
-                               parse_number)
+from lab.links.grammar import (ALL_KEYS, ASSIGNMENT_KEYS, DATA_KEYS, FORMAT, IGNORED_KEYS,
+                               LEFT_OUT, LOSS_CODES, MAX_LAYERS_LENGTH, MAX_LINK_POINTS,
+                               MAX_POINTS_LENGTH, MAX_VALUE_LENGTH, OPTIMIZER_KEYS,
+                               SCHEDULE_KEYS, UPLOAD, _num, parse_number)
 from lab.links.grammar import shown as _shown
 from lab.links.layers import read_layers
 from nncore.data import points as drawn
@@ -46,7 +46,7 @@ class _Reader:
             if isinstance(value, (list, tuple)):        # a repeated key: the last one wins
                 value = value[-1] if value else ""
             key, value = str(key), str(value)
-            if key in IGNORED_KEYS:
+            if key in IGNORED_KEYS or key in ASSIGNMENT_KEYS:   # (the assignment's: assignment.py)
                 continue
             if key not in ALL_KEYS:
                 self.notes.append(f"The link parameter {_shown(key)} is not one this app "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import datasets, runs, state
+from lab import datasets, runs, sharing, state
 from lab.page import run_page, show_error, show_notice
 from lab.pages.training import (analysis, controls, experiments, history, live, model_file,
                                 stepping, target)
@@ -41,6 +41,7 @@ def _tabs(dataset) -> None:
 
 def render() -> None:
     st.title("Training")
+    sharing.question()                 # an assignment link's question, as plain text
     spec = state.get_spec()
     try:
         dataset = datasets.current_dataset()
