@@ -9,7 +9,7 @@ freshly started server.) Everything else lives in the ``lab`` package.
 
 import streamlit as st
 
-from lab import datasets, pages, runs, state
+from lab import datasets, pages, run_views, runs, state
 from lab.summaries import data_line, network_line
 
 st.set_page_config(page_title="Neural Network Lab", page_icon="🧠", layout="wide")
@@ -31,7 +31,7 @@ with st.sidebar:
     st.markdown(f"**Data:** {data_line(spec)}")
     st.markdown(f"**Network:** {network_line(spec, *datasets.known_shape(spec.data))}")
     # "Training: epoch 3/10", refreshed while a run goes on (the Training page shows its own)
-    runs.sidebar(poll=page.url_path != "training")
+    run_views.sidebar(poll=page.url_path != "training")
     from lab import sharing     # an assignment link's lock (and Unlock); what a link cannot carry
     sharing.lock_status()
     with st.expander("🔗 Share this setup"):

@@ -10,12 +10,13 @@ are refused with a sentence while another one is going (``busy``).
                               scheduler: it trains now if a slot is free, else it waits its
                               turn; returns None, or the sentence saying why it did not start
     current()                 the session's run (queued, running, paused or ended), or None
-    waiting_panel(job)        where a queued run stands, about how long, and Cancel
     pause_or_resume(), stop() steer it (stop cancels a run that is still waiting)
     collect()                 once it has ended: its network becomes the session's model,
                               and the run joins the session's history (``history()``)
     live_model(...)           a copy of the weights of the run going on, kept per epoch
-    sidebar(poll)             "Training: epoch 3/10 (running)", refreshed while it runs
+
+What pages show of a run — a waiting run's place in line, the sidebar's line — is
+``lab.run_views``.
 
 The server is shared: one ``Scheduler`` per server process (``nncore.jobs.scheduler``)
 decides which runs of all its visitors train now, gives each its share of the cores and
@@ -38,9 +39,8 @@ import streamlit as st
 from lab import datasets, state
 from lab.history import RunHistory, same_shapes
 from lab.models import model_fits
-from lab.page import callback, guarded
+from lab.page import callback
 from lab.presence import Presence
-from lab.summaries import duration, ordinal
 from nncore.data import DataUnavailable
 from nncore.jobs.processes import make_trainer
 from nncore.jobs.scheduler import LabBusy, default_scheduler
@@ -266,30 +266,6 @@ def stop_task() -> None:
         task.stop()
 
 
-# ---------------------------------------------------------------- waiting for a slot
-def waiting_panel(job, what: str, key: str) -> bool:
-    """While ``job`` waits for a free slot: where it stands in the server's queue, about
-    how long until it starts, and a Cancel button (``key``). False when it does not wait."""
-    place = scheduler().place(job)
-    if place is None:
-        return False
-    running, _ = scheduler().counts()
-    wait = (f" About {duration(place.wait_seconds)} to wait." if place.wait_seconds is not None
-            else "")
-    left, right = st.columns([5, 1])
-    left.info(f"{what} is waiting for a free slot on this shared server: "
-              f"**{ordinal(place.position)} in line** of {place.waiting}, with {running} "
-              f"run{'s' if running != 1 else ''} training now.{wait} It starts by itself; "
-              "keep this tab open.", icon=":material/hourglass_top:")
-    right.button("Cancel", key=key, icon=":material/close:", on_click=_cancel, args=(job,))
-    return True
-
-
-@callback
-def _cancel(job) -> None:
-    scheduler().cancel(job, "cancelled while it waited for a free slot")
-
-
 # ---------------------------------------------------------------- when a run ends
 def collect():
     """When the session's run has ended, make its network the session's model — once.
@@ -354,49 +330,3 @@ def live_model(trainer, epoch: int, refresh: bool = False):
         held = (trainer, epoch, trainer.model_copy())
         st.session_state[LIVE] = held
     return held[2]
-
-
-# ---------------------------------------------------------------- the sidebar's line
-def status_line(progress, place=None) -> str:
-    if place is not None:
-        return (f"**Training:** waiting for a free slot ({ordinal(place.position)} in line "
-                f"of {place.waiting})")
-    return f"**Training:** epoch {progress.epoch}/{progress.epochs} ({progress.state})"
-
-
-@guarded
-def _sidebar_body(was_active: bool) -> None:
-    trainer = current()
-    if trainer is None:
-        return
-    progress = trainer.progress(batch_loss=False)
-    st.markdown(status_line(progress, scheduler().place(trainer)))
-    if was_active and not progress.active:
-        collect()
-        if _in_fragment_rerun():
-            st.rerun()      # once, at the end of the run: the page redraws with the new model
-
-
-def _in_fragment_rerun() -> bool:
-    """True while Streamlit reruns only fragments (not the whole script)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
-
-
-def sidebar(poll: bool = True) -> None:
-    """The sidebar's "Training: epoch 3/10" line. While a run goes on and ``poll`` is
-    true it refreshes itself every POLL_SECONDS (a fragment), and when the run ends it
-    hands the network on to the model and reruns the app once. A page that shows the
-    progress itself (Training) makes the frame pass poll=False: one poller fewer."""
-    collect()
-    trainer = current()
-    if trainer is None:
-        return
-    if trainer.progress(batch_loss=False).active and poll:
-        st.fragment(run_every=POLL_SECONDS)(_sidebar_body)(True)
-    elif trainer.progress(batch_loss=False).active:     # no epoch count: it would go stale
-        now = {"queued": "waiting for a free slot"}.get(trainer.state, trainer.state)
-        st.markdown(f"**Training:** {now} — its progress is on this page")
-    else:
-        _sidebar_body(False)

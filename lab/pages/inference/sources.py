@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import datasets, runs, state
+from lab import datasets, run_views, runs, state
 from lab.models import model_info, read_model_file
 from lab.uploads import safe_name
 from lab.page import callback, guarded, notice, show_error
@@ -56,7 +56,7 @@ def progress(polling: bool) -> None:
     p = trainer.progress(batch_loss=False)
     if polling and not p.active:
         st.rerun()          # it just ended: the whole page redraws with the new model
-    if p.state == "queued" and runs.waiting_panel(trainer, "The default network",
+    if p.state == "queued" and run_views.waiting_panel(trainer, "The default network",
                                                   key="inference_cancel_wait"):
         return
     if p.active:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import datasets, runs, state
+from lab import datasets, run_views, runs, state
 from lab.figures import training as figures
 from lab.page import callback, guarded, notice, show_error
 from lab.pages.training.controls import BLOCKED, blocked
@@ -77,7 +77,7 @@ def experiment_panel(polling: bool) -> None:
     kind = task.meta.get("kind")
     data = p.result if p.result is not None else p.partial
     label = "Learning-rate study" if kind == "study" else "scikit-learn cross-check"
-    if p.state == "queued" and runs.waiting_panel(task, f"The {label[0].lower()}{label[1:]}",
+    if p.state == "queued" and run_views.waiting_panel(task, f"The {label[0].lower()}{label[1:]}",
                                                   key="experiment_cancel_wait"):
         return
     if p.active:

@@ -19,7 +19,7 @@ import statistics
 
 import streamlit as st
 
-from lab import runs, state
+from lab import run_views, runs, state
 from lab.figures import replay
 from lab.figures import training as figures
 from lab.page import guarded, show_error
@@ -73,7 +73,7 @@ def live_view(dataset, polling: bool) -> None:
     p = trainer.progress()
     if polling and not p.active:
         st.rerun()      # the run just ended: redraw the whole page once, with its result
-    if p.state == "queued" and runs.waiting_panel(trainer, "Your run", key="training_cancel_wait"):
+    if p.state == "queued" and run_views.waiting_panel(trainer, "Your run", key="training_cancel_wait"):
         return
     _status(trainer, p)
     if p.state != "cancelled":
