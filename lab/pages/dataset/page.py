@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from lab import datasets, state
+from lab import datasets, sharing, state
 from lab.figures import dataset as figures
 from lab.links import UPLOAD
 from lab.page import callback, notice, run_page, show_error, show_notice
@@ -111,12 +111,14 @@ def _redraw() -> None:
 
 # ------------------------------------------------------------------ the page's parts
 def _choose(current: str, options: list, data: dict) -> None:
+    """The data set and its parameters (disabled while an assignment link fixes the data)."""
+    off = sharing.fixed("data")
     left, right = st.columns([2, 3])
     with left:
         st.session_state["data_name"] = current
         titles = {name: datasets.dataset_title(name) for name in options}
         st.selectbox("Data set", options, format_func=titles.get, key="data_name",
-                     on_change=_on_name)
+                     on_change=_on_name, disabled=off)
         if current in DATASETS:
             st.caption(DATASETS[current].description)
     with right:
@@ -131,10 +133,10 @@ def _choose(current: str, options: list, data: dict) -> None:
                     st.session_state[key + "_on"] = value is not None
                     st.checkbox({"limit": "Use a subset", "n_samples": "Noisy cloud"}.get(
                                 param, f"Set {label}"), key=key + "_on", on_change=_on_param,
-                                args=(current,), help=ps.help)
+                                args=(current,), help=ps.help, disabled=off)
                     value = value if value is not None else (1000 if param == "limit" else 200)
                 st.session_state[key] = ps.clamp(value)
-                disabled = ps.default is None and not st.session_state[key + "_on"]
+                disabled = off or (ps.default is None and not st.session_state[key + "_on"])
                 if ps.type is int:
                     st.number_input(label, min_value=int(ps.min), max_value=int(ps.max),
                                     step=50 if param in ("n_samples", "limit") else 1, key=key,
@@ -236,7 +238,10 @@ def render() -> None:
     options = list(DATASETS) + ([UPLOAD] if datasets.uploaded() else [])
     current = data["name"] if data["name"] in options else options[0]
     show_notice()
-    _choose(current, options, data)
+    if sharing.hidden("data"):
+        st.markdown(f"**{datasets.dataset_title(current)}**, as the assignment link set it.")
+    else:
+        _choose(current, options, data)
 
     if current in MNIST_KINDS:
         bar = st.empty()
@@ -245,7 +250,7 @@ def render() -> None:
                                                             text=message))
         bar.empty()
     if current == drawn.NAME:
-        points.editor()
+        points.editor(locked=sharing.fixed("data"))
     try:
         ds = datasets.dataset_for(data)
     except drawn.PointsError as e:           # not yet enough points: what to add
@@ -275,7 +280,8 @@ def render() -> None:
         _images(ds)
     else:
         _points(ds)
-    _upload_box()
+    if not sharing.fixed("data"):
+        _upload_box()
 
 
 run_page(render)
