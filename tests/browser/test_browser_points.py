@@ -85,7 +85,9 @@ def test_points_placed_by_clicking_train_and_export(page, app_url, tmp_path):
     page.mouse.up()
     _count(page, n - 1)
 
-    # the address bar holds the points, as they were clicked
+    # the address bar holds the points, as they were clicked (it follows at a run's end)
+    page.wait_for_function(f"() => (new URLSearchParams(location.search).get('pts') || '')"
+                           f".length == {drawn.CHARS * (n - 1)}", timeout=WAIT)
     spec, notes = spec_from_params(dict(parse_qsl(urlparse(page.url).query)))
     assert notes == [] and spec.data["name"] == "points"
     X, y = drawn.decode(spec.data["points"])
