@@ -7,10 +7,12 @@ Run by hand (never by the tests); no data needed:
 
 Each round starts, one after the other, ``python -c "import numpy"`` (the floor: the
 engine is NumPy) and each command below, and takes their wall times from process start
-to exit. The commands take turns inside every round, so load that comes and goes on a
-shared machine hits them alike. The figure is each command's median over the rounds
-divided by the median of ``import numpy``; the spread is the range of the round-by-round
-ratios.
+to exit, and the CPU time (user + system) each child used. The commands take turns
+inside every round, so load that comes and goes on a shared machine hits them alike. The
+figure is each command's median over the rounds divided by the median of ``import
+numpy``; the spread is the range of the round-by-round ratios. Starting is CPU work
+(reading and running modules), so the CPU-time ratio is the steadier one on a busy
+machine, where a start's wall time also holds the time it waited for a core.
 
 Two settings, both measured:
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -70,32 +73,44 @@ def _env(cache: str | None) -> dict:
     return env
 
 
-def _run(args, env) -> float:
-    t = time.perf_counter()
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(args, env) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one child run."""
+    cpu, t = _cpu_of_children(), time.perf_counter()
     subprocess.run([sys.executable, *args], env=env, cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, _cpu_of_children() - cpu
 
 
 def measure(rounds: int, cache: str | None) -> dict:
     env = _env(cache)
     for args in COMMANDS.values():          # warm-up: the OS file cache, and the bytecode
         _run(args, env)
-    seconds = {name: [] for name in COMMANDS}
+    wall = {name: [] for name in COMMANDS}
+    cpu = {name: [] for name in COMMANDS}
     names = list(COMMANDS)
     for r in range(rounds):
         # rotate the order every round, so that no command always runs first
         for name in names[r % len(names):] + names[:r % len(names)]:
-            seconds[name].append(_run(COMMANDS[name], env))
-    floor = seconds["import numpy"]
-    out = {"median_seconds": {n: round(statistics.median(s), 4) for n, s in seconds.items()}}
-    out["ratio"], out["ratio_range"] = {}, {}
-    for name, s in seconds.items():
-        if name == "import numpy":
-            continue
-        out["ratio"][name] = round(statistics.median(s) / statistics.median(floor), 3)
-        per_round = sorted(a / b for a, b in zip(s, floor))
-        out["ratio_range"][name] = [round(per_round[0], 3), round(per_round[-1], 3)]
+            w, c = _run(COMMANDS[name], env)
+            wall[name].append(w)
+            cpu[name].append(c)
+    out = {}
+    for label, seconds in (("wall", wall), ("cpu", cpu)):
+        floor = seconds["import numpy"]
+        m = {"median_seconds": {n: round(statistics.median(s), 4) for n, s in seconds.items()},
+             "ratio": {}, "ratio_range": {}}
+        for name, s in seconds.items():
+            if name == "import numpy":
+                continue
+            m["ratio"][name] = round(statistics.median(s) / statistics.median(floor), 3)
+            per_round = sorted(a / b for a, b in zip(s, floor))
+            m["ratio_range"][name] = [round(per_round[0], 3), round(per_round[-1], 3)]
+        out[label] = m
     return out
 
 
@@ -107,14 +122,17 @@ def main() -> None:
     result = {"rounds": args.rounds, "load_average": list(os.getloadavg())}
     with tempfile.TemporaryDirectory(prefix="nncore-pycache-") as cache:
         for label, where in (("cached bytecode", cache), ("no bytecode", None)):
-            m = measure(args.rounds, where)
-            result[label] = m
-            floor = m["median_seconds"]["import numpy"]
-            print(f"{label} ({args.rounds} rounds): import numpy {floor:.3f} s")
-            for name, ratio in m["ratio"].items():
-                lo, hi = m["ratio_range"][name]
-                print(f"  {name:<28} {m['median_seconds'][name]:.3f} s  {ratio:.2f} × "
-                      f"(rounds: {lo:.2f}–{hi:.2f})")
+            both = measure(args.rounds, where)
+            result[label] = both
+            wall, cpu = both["wall"], both["cpu"]
+            print(f"{label} ({args.rounds} rounds): import numpy {wall['median_seconds']['import numpy']:.3f} s"
+                  f" wall, {cpu['median_seconds']['import numpy']:.3f} s CPU")
+            for name in wall["ratio"]:
+                print(f"  {name:<28} wall {wall['median_seconds'][name]:.3f} s "
+                      f"{wall['ratio'][name]:.2f} × ({wall['ratio_range'][name][0]:.2f}–"
+                      f"{wall['ratio_range'][name][1]:.2f})   CPU {cpu['median_seconds'][name]:.3f} s "
+                      f"{cpu['ratio'][name]:.2f} × ({cpu['ratio_range'][name][0]:.2f}–"
+                      f"{cpu['ratio_range'][name][1]:.2f})")
     heavy = subprocess.run([sys.executable, "-c", HEAVY_CHECK], env=_env(None), cwd=ROOT,
                            capture_output=True, text=True, check=True).stdout.strip()
     result["heavy_modules_imported"] = heavy.split(",") if heavy else []
