@@ -19,6 +19,7 @@ their weights and keep their curves. The default MNIST network (235,146 paramete
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nncore.data import points
 from nncore.runs.spec import RunSpec
 
 MAX_RUNS = 10
@@ -138,6 +140,10 @@ def settings_of(spec: dict) -> dict:
             flat[name] = value
 
     walk({k: v for k, v in spec.items() if k != "hidden"}, "")
+    if isinstance(flat.get("data.points"), str):    # drawn points: their count, not their text
+        text = flat["data.points"]
+        flat["data.points"] = (f"{points.say(text)} "
+                               f"(#{hashlib.sha1(text.encode()).hexdigest()[:6]})")
     hidden = RunSpec.from_dict(spec).hidden
     flat["hidden"] = "; ".join(_layer_words(h) for h in hidden) or "none"
     return flat

@@ -210,3 +210,30 @@ def _plotly_array(value) -> np.ndarray:
         import base64
         return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
     return np.asarray(value, dtype=float)
+
+
+def test_under_an_assignment_lock_a_twin_and_use_its_settings_say_why_not():
+    """A setting the teacher's link fixed stays fixed from the Runs tab too: the lock's own
+    sentence, no new run, the setup unchanged."""
+    from lab import links
+    at = training_page(_spec(), assignment=links.Assignment(locked=("lr",)))
+    start_and_wait(at)
+    _runs_tab(at)
+    at.number_input(key="history_twin_1_lr").set_value(0.05).run()
+    at.button(key="history_twin_1_start").click().run()
+    errors = "\n".join(e.value for e in at.error)
+    assert "fixed by the assignment link" in errors and "went wrong" not in errors
+    assert len(at.session_state["run_history"]) == 1
+    assert at.session_state["spec"].optimizer["lr"] == 0.5
+
+
+def test_drawn_points_are_compared_by_count_and_fingerprint_not_their_text():
+    from nncore.data import points
+    X = np.array([[0.5, 0.5], [-1.0, 1.0], [1.5, -2.0], [2.0, 2.0]])
+    text_a = points.encode(X, np.array([0, 0, 1, 1]))
+    text_b = points.encode(X[::-1], np.array([0, 0, 1, 1]))
+    a = settings_of(_spec(data={"name": "points", "points": text_a}).to_dict())
+    b = settings_of(_spec(data={"name": "points", "points": text_b}).to_dict())
+    assert a["data.points"].startswith("4 points in 2 classes (#")
+    assert text_a not in a["data.points"]
+    assert a["data.points"] != b["data.points"]            # two sets of four tell apart

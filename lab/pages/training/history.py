@@ -145,9 +145,14 @@ def _restore(number: int) -> None:
 @callback
 def _use_settings(number: int) -> None:
     record = runs.history().get(number)
-    if record is not None:
+    if record is None:
+        return
+    try:
         state.set_spec(RunSpec.from_dict(record.spec))
-        notice("success", f"The setup is now {record.name}'s: press Start to train it anew.")
+    except SpecError as exc:        # an assignment link fixed a setting this would change
+        notice("error", str(exc))
+        return
+    notice("success", f"The setup is now {record.name}'s: press Start to train it anew.")
 
 
 @callback
@@ -174,7 +179,11 @@ def _twin(number: int) -> None:
         notice("error", str(exc))
         return
     changed = [row["setting"] for row in differing_settings([record, _Shadow(spec)])]
-    state.set_spec(spec)
+    try:
+        state.set_spec(spec)
+    except SpecError as exc:        # an assignment link fixed a setting this would change
+        notice("error", str(exc))
+        return
     reason = runs.start(spec, dataset, initial_weights=record.initial_weights,
                         purpose="twin")
     if reason:
