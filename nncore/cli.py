@@ -212,18 +212,11 @@ def _overridden(spec: RunSpec, args) -> RunSpec:
 
 
 def _spec_from_link(url: str) -> RunSpec:
-    """The setup a share link describes, read by the app's own link reader so that a link
-    means the same here as in the app. That reader lives with the app (``lab.links``, which
-    needs no Streamlit) and the engine does not depend on the app, so it is imported here,
-    for this option only: without the app beside nncore, --link says so."""
+    """The setup a share link describes, read by the link reader the app uses
+    (``nncore.runs.links``), so that a link means the same here as in the app."""
     from urllib.parse import parse_qsl, urlsplit
 
-    try:
-        from lab.links import is_link, spec_from_params
-    except ImportError:
-        raise ValueError("--link reads a link with the app's link reader (the lab package), "
-                         "which is not installed beside nncore here; use --preset or "
-                         "--model.") from None
+    from .runs.links import is_link, spec_from_params
     query = urlsplit(url).query or url.lstrip("?")
     params = dict(parse_qsl(query, keep_blank_values=True))
     if not is_link(params):

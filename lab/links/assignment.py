@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.links.grammar import MAX_VALUE_LENGTH, shown
+from nncore.runs.links.grammar import MAX_VALUE_LENGTH, shown
 from nncore.runs.schema import SpecError
 from nncore.runs.spec import RunSpec
 

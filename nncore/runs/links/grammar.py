@@ -12,9 +12,9 @@ import re
 from typing import Mapping
 from urllib.parse import urlencode, urlparse
 
-from nncore.data import points as drawn
-from nncore.runs.schema import DEFAULT_SCHEDULE, OPTIMIZER, SCHEDULE
-from nncore.runs.spec import LayerSpec, RunSpec
+from ...data import points as drawn
+from ..schema import DEFAULT_SCHEDULE, OPTIMIZER, SCHEDULE
+from ..spec import LayerSpec, RunSpec
 
 # ------------------------------------------------------------------- the vocabulary
 # The link's own short names; every bound, default and choice comes from the schema.

@@ -9,8 +9,8 @@ sentence.
 
 from __future__ import annotations
 
-from lab.links.grammar import _CONV, _LAYER, _POOL, _num, parse_number, shown as _shown
-from nncore.runs.schema import CONV, DENSE, LIMITS, MAXPOOL
+from .grammar import _CONV, _LAYER, _POOL, _num, parse_number, shown as _shown
+from ..schema import CONV, DENSE, LIMITS, MAXPOOL
 
 
 def read_layers(r, default) -> list[dict]:

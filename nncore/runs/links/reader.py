@@ -13,18 +13,18 @@ from typing import Mapping
 
 import numpy as np
 
-from lab.links.grammar import (ALL_KEYS, ASSIGNMENT_KEYS, DATA_KEYS, FORMAT, IGNORED_KEYS,
+from .grammar import (ALL_KEYS, ASSIGNMENT_KEYS, DATA_KEYS, FORMAT, IGNORED_KEYS,
                                LEFT_OUT, LOSS_CODES, MAX_LAYERS_LENGTH, MAX_LINK_POINTS,
                                MAX_POINTS_LENGTH, MAX_VALUE_LENGTH, OPTIMIZER_KEYS,
                                SCHEDULE_KEYS, UPLOAD, _num, parse_number)
-from lab.links.grammar import shown as _shown
-from lab.links.layers import read_layers
-from nncore.data import points as drawn
-from nncore.data.registry import DATASETS
-from nncore.runs.schema import OPTIMIZER, OPTIMIZERS, RUN, SCHEDULE, SCHEDULES, default_lr
-from nncore.runs.spec import RunSpec
+from .grammar import shown as _shown
+from .layers import read_layers
+from ...data import points as drawn
+from ...data.registry import DATASETS
+from ..schema import OPTIMIZER, OPTIMIZERS, RUN, SCHEDULE, SCHEDULES, default_lr
+from ..spec import RunSpec
 
-_LOG = logging.getLogger("lab")
+_LOG = logging.getLogger("nncore.links")
 
 
 # ------------------------------------------------------------------- link → spec
