@@ -49,7 +49,8 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from page_throughput import CHROMIUM, browser_command, cpu_seconds, free_port  # noqa: E402
+from page_throughput import (browser_command, cpu_seconds, free_port,  # noqa: E402
+                             mnist_and_chromium)
 
 PAGE_TIMEOUT = 120_000          # ms: opening a page on a busy server
 DONE = re.compile(r"Finished (\d+) epochs?")
@@ -298,11 +299,7 @@ def main(argv=None) -> None:
     p.add_argument("--solo-rounds", type=int, default=2)
     p.add_argument("--data-dir", help="MNIST IDX folder (default: $NNCORE_MNIST_DIR)")
     args = p.parse_args(argv)
-    data_dir = args.data_dir or os.environ.get("NNCORE_MNIST_DIR")
-    if not data_dir:
-        raise SystemExit("error: no MNIST: set NNCORE_MNIST_DIR or pass --data-dir DIR.")
-    if not Path(CHROMIUM).exists():
-        raise SystemExit(f"error: no Chromium at {CHROMIUM} (apt-get install chromium).")
+    data_dir = mnist_and_chromium(args.data_dir)
     from playwright.sync_api import sync_playwright
 
     from nncore.jobs.scheduler import machine_cores

@@ -84,6 +84,17 @@ def cpu_seconds(server_pid: int) -> tuple[float, float, float]:
     return used.get(server_pid, 0.0), below, browser
 
 
+def mnist_and_chromium(data_dir: str | None) -> str:
+    """The MNIST folder (``--data-dir``, else ``$NNCORE_MNIST_DIR``), once both it and
+    Chromium are known to be there; else the script stops, saying what is missing."""
+    data_dir = data_dir or os.environ.get("NNCORE_MNIST_DIR")
+    if not data_dir:
+        raise SystemExit("error: no MNIST: set NNCORE_MNIST_DIR or pass --data-dir DIR.")
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"error: no Chromium at {CHROMIUM} (apt-get install chromium).")
+    return data_dir
+
+
 def browser_command(nice: int, cpu_percent: int) -> str:
     """Chromium itself, or a wrapper script that starts it niced and/or in a CPU-capped
     cgroup."""
@@ -181,11 +192,7 @@ def main(argv=None) -> None:
     p.add_argument("--data-dir", help="folder of the four MNIST IDX .gz files "
                    "(default: $NNCORE_MNIST_DIR)")
     args = p.parse_args(argv)
-    data_dir = args.data_dir or os.environ.get("NNCORE_MNIST_DIR")
-    if not data_dir:
-        raise SystemExit("error: no MNIST: set NNCORE_MNIST_DIR or pass --data-dir DIR.")
-    if not Path(CHROMIUM).exists():
-        raise SystemExit(f"error: no Chromium at {CHROMIUM} (apt-get install chromium).")
+    data_dir = mnist_and_chromium(args.data_dir)
     from playwright.sync_api import sync_playwright
 
     from lab.links import query_string, spec_to_params

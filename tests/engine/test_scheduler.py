@@ -15,22 +15,12 @@ import time
 import numpy as np
 import pytest
 
-from nncore import Dense, Network
 from nncore.jobs import processes
 from nncore.jobs.processes import ProcessTrainer
 from nncore.jobs.scheduler import LabBusy, Scheduler
 from nncore.jobs.threads import BackgroundTask, SessionToken
+from support.jobs import TIMEOUT, small_network, wait_until, xor_signs
 
-TIMEOUT = 20
-
-
-def wait_until(predicate, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        threading.Event().wait(0.01)
-    return True
 
 
 class HeldJob:
@@ -239,21 +229,10 @@ def test_a_job_whose_visitor_left_while_it_waited_is_skipped_when_its_turn_comes
 
 
 # ------------------------------------------------------------------ with real trainers
-def _data(n=256):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(n, 4)).astype(np.float32)
-    return X, (X[:, 0] * X[:, 1] > 0).astype(np.int64)
-
-
-def _net():
-    return Network([Dense(4, 16, "relu"), Dense(16, 2, "softmax")],
-                   optimizer={"name": "adam", "lr": 0.01}, seed=1)
-
-
 def test_trainers_through_one_slot_all_finish_one_after_another(scheduler):
     s = scheduler(slots=1, max_waiting=10)
-    X, y = _data()
-    trainers = [ProcessTrainer(_net(), X, y, epochs=3, batch_size=32, seed=i) for i in range(3)]
+    X, y = xor_signs()
+    trainers = [ProcessTrainer(small_network(), X, y, epochs=3, batch_size=32, seed=i) for i in range(3)]
     ended = {}
     for trainer in trainers:
         trainer.when_done(lambda job: ended.setdefault(id(job), time.time()))
@@ -270,8 +249,8 @@ def test_trainers_through_one_slot_all_finish_one_after_another(scheduler):
 
 def test_a_run_past_the_time_limit_stops_and_keeps_what_it_learned(scheduler):
     s = scheduler(slots=1, max_waiting=10, run_seconds=0.5)   # the test calls look_once
-    X, y = _data(2048)
-    net = _net()
+    X, y = xor_signs(2048)
+    net = small_network()
     before = [w.copy() for w in net.get_weights()]
     trainer = ProcessTrainer(net, X, y, epochs=10_000, batch_size=16)
     s.submit(trainer)
@@ -289,8 +268,8 @@ def test_a_run_past_the_time_limit_stops_and_keeps_what_it_learned(scheduler):
 
 def test_a_paused_run_gives_its_slot_up_only_when_others_wait(scheduler):
     s = scheduler(slots=1, max_waiting=10, pause_seconds=0.2, tick_seconds=0.05)
-    X, y = _data(2048)
-    first = ProcessTrainer(_net(), X, y, epochs=10_000, batch_size=16)
+    X, y = xor_signs(2048)
+    first = ProcessTrainer(small_network(), X, y, epochs=10_000, batch_size=16)
     s.submit(first)
     first.pause()
     assert wait_until(lambda: first.progress().held)

@@ -3,38 +3,23 @@ every training process maps that block instead of a copy of its own, and the blo
 when its array goes, when the server exits, and when the server is killed."""
 
 import gc
-import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nncore import Dense, Network
 from nncore.jobs import processes, shared_data
 from nncore.jobs.processes import ProcessTrainer
 from nncore.jobs.threads import BackgroundTrainer
+from support.jobs import TIMEOUT, small_network, wait_until, xor_signs
 
-TIMEOUT = 20
 ROOT = Path(__file__).resolve().parents[2]
 
 needs_dev_shm = pytest.mark.skipif(not Path(shared_data.SHM_DIR).is_dir(),
                                    reason="no /dev/shm on this system to look at")
-
-
-def _data(n=2048):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(n, 4)).astype(np.float32)
-    return X, (X[:, 0] * X[:, 1] > 0).astype(np.int64)
-
-
-def _net():
-    return Network([Dense(4, 16, "relu"), Dense(16, 2, "softmax")],
-                   optimizer={"name": "adam", "lr": 0.01}, seed=1)
 
 
 def _block_path(ticket) -> Path:
@@ -42,17 +27,8 @@ def _block_path(ticket) -> Path:
     return Path(shared_data.SHM_DIR) / where.lstrip("/") if kind == "shm" else Path(where)
 
 
-def wait_until(predicate, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_a_shared_array_is_a_read_only_copy_with_a_ticket():
-    X, _ = _data()
+    X, _ = xor_signs(2048)
     shared = shared_data.share(X)
     assert np.array_equal(shared, X) and shared.dtype == X.dtype
     assert not shared.flags.writeable
@@ -65,7 +41,7 @@ def test_a_shared_array_is_a_read_only_copy_with_a_ticket():
 
 @needs_dev_shm
 def test_the_block_goes_when_its_array_goes():
-    shared = shared_data.share(_data()[0])
+    shared = shared_data.share(xor_signs(2048)[0])
     path = _block_path(shared_data.ticket_of(shared))
     assert path.exists()
     del shared
@@ -79,9 +55,9 @@ def test_training_processes_map_the_one_block_and_copy_nothing(monkeypatch):
     children have the server's block in their address space, and each result is the
     thread run's, bit for bit."""
     monkeypatch.setattr(processes, "INLINE_BYTES", 0)      # small arrays too go by block
-    X, y = (shared_data.share(a) for a in _data())
+    X, y = (shared_data.share(a) for a in xor_signs(2048))
     names = {shared_data.ticket_of(a)[1] for a in (X, y)}
-    runs = [ProcessTrainer(_net(), X, y, epochs=10_000, batch_size=16, seed=i).start()
+    runs = [ProcessTrainer(small_network(), X, y, epochs=10_000, batch_size=16, seed=i).start()
             for i in range(2)]
     try:
         for run in runs:
@@ -93,8 +69,8 @@ def test_training_processes_map_the_one_block_and_copy_nothing(monkeypatch):
         for run in runs:
             run.stop()
             assert run.join(TIMEOUT)
-    reference = BackgroundTrainer(_net(), X, y, epochs=3, batch_size=64, seed=7).start()
-    child = ProcessTrainer(_net(), X, y, epochs=3, batch_size=64, seed=7).start()
+    reference = BackgroundTrainer(small_network(), X, y, epochs=3, batch_size=64, seed=7).start()
+    child = ProcessTrainer(small_network(), X, y, epochs=3, batch_size=64, seed=7).start()
     assert reference.join(TIMEOUT) and child.join(TIMEOUT)
     for a, b in zip(reference.network.get_weights(), child.network.get_weights()):
         assert np.array_equal(a, b)
@@ -102,8 +78,8 @@ def test_training_processes_map_the_one_block_and_copy_nothing(monkeypatch):
 
 
 def test_small_arrays_travel_with_the_network(monkeypatch):
-    X, y = _data(256)
-    run = ProcessTrainer(_net(), X, y, epochs=2, batch_size=32).start()
+    X, y = xor_signs(256)
+    run = ProcessTrainer(small_network(), X, y, epochs=2, batch_size=32).start()
     assert run.join(TIMEOUT)
     assert run.progress().state == "finished" and run.data_blocks == ()
 
@@ -134,9 +110,9 @@ def test_when_dev_shm_is_too_small_the_block_is_a_mapped_file(monkeypatch, tmp_p
     monkeypatch.setattr(shared_data, "shared_memory_has_room", lambda nbytes: False)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     monkeypatch.setattr(processes, "INLINE_BYTES", 0)
-    X, y = (shared_data.share(a) for a in _data(512))
+    X, y = (shared_data.share(a) for a in xor_signs(512))
     assert shared_data.ticket_of(X)[0] == "file"
-    run = ProcessTrainer(_net(), X, y, epochs=2, batch_size=32).start()
+    run = ProcessTrainer(small_network(), X, y, epochs=2, batch_size=32).start()
     assert run.join(TIMEOUT) and run.progress().state == "finished"
     assert run.data_blocks == ()
     files = list(tmp_path.iterdir())
