@@ -79,6 +79,9 @@ def metrics(at: AppTest) -> dict:
     return {m.label: m.value for m in at.metric}
 
 
+NO_ANSWER = {"The network says": "–", "Confidence": "–"}   # the answer's place, empty
+
+
 def texts(at: AppTest) -> str:
     parts = [e.value for kind in ("markdown", "caption", "info", "success", "warning", "error")
              for e in getattr(at, kind)]
@@ -135,13 +138,15 @@ def test_empty_canvas_asks_for_a_drawing_and_guesses_nothing(digits_model):
     at = open_page(digits_model)
     assert at.get("bidi_component"), "the canvas should be on the page"
     assert any("Draw a digit" in i.value for i in at.info)
-    assert not at.metric
-    # An all-black canvas (what the browser sends after "reset") is still no drawing.
+    assert metrics(at) == NO_ANSWER
+    assert not probability_bars(at).any()                  # the bars' place, all at zero
+    # An all-black canvas (what the browser sends after an undo) is still no drawing.
     black = np.zeros((280, 280, 4), np.uint8)
     black[..., 3] = 255
     draw(at, black)
     assert any("Draw a digit" in i.value for i in at.info)
-    assert not at.metric and not at.get("plotly_chart")
+    assert metrics(at) == NO_ANSWER and not probability_bars(at).any()
+    assert len(at.get("plotly_chart")) == 1                # nothing of a drawing is shown
 
 
 def test_drawn_one_on_the_digits_model(digits_model):
@@ -206,7 +211,7 @@ def test_clear_empties_the_canvas(digits_model):
     at.button(key="inference_clear").click().run()
     assert_clean(at)
     assert at.session_state["inference_canvas_n"] == 1   # a new canvas key: an empty canvas
-    assert any("Draw a digit" in i.value for i in at.info) and not at.metric
+    assert any("Draw a digit" in i.value for i in at.info) and metrics(at) == NO_ANSWER
     draw(at, H.thick_one(), key="inference_canvas_1")
     assert metrics(at)["The network says"] == "1"
 
