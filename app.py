@@ -12,17 +12,21 @@ import streamlit as st
 from lab import datasets, pages, run_views, runs, state
 from lab.summaries import data_line, network_line
 
-st.set_page_config(page_title="Neural Network Lab", page_icon="🧠", layout="wide")
+# Material icons, not emoji: the first emoji icon of a server costs it 0.1 s (Streamlit
+# loads its catalogue of emoji and compiles one regular expression of them all), on the
+# first page a visitor waits for.
+st.set_page_config(page_title="Neural Network Lab", page_icon=":material/neurology:", layout="wide")
 state.init()
 runs.init()
 state.apply_link_once()    # a shared link sets up the session before anything else
 
 page = st.navigation([
-    st.Page(pages.HOME, title="Home", icon="🏠", default=True),
-    st.Page(pages.DATASET, title="Dataset", icon="📊", url_path="dataset"),
-    st.Page(pages.ARCHITECTURE, title="Architecture", icon="🧱", url_path="architecture"),
-    st.Page(pages.TRAINING, title="Training", icon="📈", url_path="training"),
-    st.Page(pages.INFERENCE, title="Inference", icon="✏️", url_path="inference"),
+    st.Page(pages.HOME, title="Home", icon=":material/home:", default=True),
+    st.Page(pages.DATASET, title="Dataset", icon=":material/bar_chart:", url_path="dataset"),
+    st.Page(pages.ARCHITECTURE, title="Architecture", icon=":material/stacks:",
+            url_path="architecture"),
+    st.Page(pages.TRAINING, title="Training", icon=":material/show_chart:", url_path="training"),
+    st.Page(pages.INFERENCE, title="Inference", icon=":material/draw:", url_path="inference"),
 ])
 
 with st.sidebar:
@@ -43,7 +47,8 @@ with st.sidebar:
 if state.link_notes():
     with st.container(border=True):
         st.warning("The link this session opened with had problems; these settings fell back "
-                   "to defaults:\n\n" + "\n".join(f"- {n}" for n in state.link_notes()), icon="🔗")
+                   "to defaults:\n\n" + "\n".join(f"- {n}" for n in state.link_notes()),
+                   icon=":material/link:")
         st.button("Dismiss", key="link_notes_dismiss", on_click=state.dismiss_link_notes)
 
 try:

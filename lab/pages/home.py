@@ -22,15 +22,15 @@ def render() -> None:
              "one page each — the sidebar always shows where you are:")
 
     steps = [
-        (pages.DATASET, "1 · Dataset", "📊",
+        (pages.DATASET, "1 · Dataset", ":material/bar_chart:",
          "Pick MNIST, Fashion-MNIST, the small 8×8 digits or a 2-D toy set (moons, circles, XOR, "
          "spiral, clusters), set its size, noise and splits, and look at it."),
-        (pages.ARCHITECTURE, "2 · Architecture", "🧱",
+        (pages.ARCHITECTURE, "2 · Architecture", ":material/stacks:",
          "Stack hidden layers, choose activations, loss and optimizer, and read the forward and "
          "backward equations of exactly that network."),
-        (pages.TRAINING, "3 · Training", "📈",
+        (pages.TRAINING, "3 · Training", ":material/show_chart:",
          "Train it and watch loss and accuracy, curve by curve."),
-        (pages.INFERENCE, "4 · Inference", "✏️",
+        (pages.INFERENCE, "4 · Inference", ":material/draw:",
          "Draw a digit or pick a test image and see what the network answers, and why."),
     ]
     cols = st.columns(4)
@@ -41,7 +41,7 @@ def render() -> None:
 
     st.info("Every setting travels with the page's address: copy the link under **🔗 Share this "
             "setup** in the sidebar and whoever opens it gets the same data, network and seed — "
-            "and, training with that seed, the same weights.", icon="🔗")
+            "and, training with that seed, the same weights.", icon=":material/link:")
 
     st.subheader("🌱 Start from a seed tutorial")
     st.write("Each preset reproduces one of the seed tutorials the lab is built on. One click loads "
@@ -51,10 +51,10 @@ def render() -> None:
     if LOADED in st.session_state:
         title = PRESETS[st.session_state.pop(LOADED)].title
         st.success(f"Loaded **{title}**. Next: look at it on the Architecture page, or train it.",
-                   icon="✅")
+                   icon=":material/check_circle:")
         c1, c2, _ = st.columns([1, 1, 3])
-        c1.page_link(pages.ARCHITECTURE, label="Architecture", icon="🧱")
-        c2.page_link(pages.TRAINING, label="Training", icon="📈")
+        c1.page_link(pages.ARCHITECTURE, label="Architecture", icon=":material/stacks:")
+        c2.page_link(pages.TRAINING, label="Training", icon=":material/show_chart:")
     for name, preset in PRESETS.items():
         with st.container(border=True):
             c1, c2 = st.columns([5, 1], vertical_alignment="center")
