@@ -31,7 +31,6 @@ from .losses import get_loss
 from .network import Network
 from .optimizers import SGD, Adam, get_optimizer
 from .schedules import get_schedule
-from .serialization import ModelFileError, load, save
 from .training import History, TrainingControl, TrainingDiverged, TrainingError, TrainingEvent
 
 __all__ = [
@@ -41,3 +40,12 @@ __all__ = [
     "TrainingEvent", "get_activation", "get_loss", "get_optimizer", "get_schedule",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # save, load and ModelFileError come from serialization.py, read when first asked for:
+    # the command line's presets and --help start without it.
+    if name in ("save", "load", "ModelFileError"):
+        from . import serialization
+        return getattr(serialization, name)
+    raise AttributeError(f"module 'nncore' has no attribute {name!r}")

@@ -19,10 +19,7 @@ import argparse
 import json
 import sys
 
-from .data import DataUnavailable
 from .runs.presets import PRESETS, get_preset
-from .runs.run import json_safe, load_spec_data, train_spec
-from .serialization import ModelFileError, load, save
 from .runs.schema import DENSE, HIDDEN_ACTIVATIONS, OPTIMIZERS, RUN, default_lr
 from .runs.spec import RunSpec
 from .training import TrainingError
@@ -110,6 +107,9 @@ def _spec_from_args(args) -> tuple[str, RunSpec]:
 
 
 def _train(args) -> int:
+    from .runs.run import json_safe, load_spec_data, train_spec
+    from .serialization import save
+
     name, spec = _spec_from_args(args)
     dataset = load_spec_data(spec, limit=args.limit)
     if dataset.fallback_reason:
@@ -148,6 +148,9 @@ def _train(args) -> int:
 
 
 def _evaluate(args) -> int:
+    from .runs.run import json_safe, load_spec_data
+    from .serialization import load
+
     network = load(args.model)
     spec_dict = network.metadata.get("spec")
     if not spec_dict:
@@ -174,6 +177,7 @@ def _export(args) -> int:
     from pathlib import Path
 
     from .export import export_model, export_spec
+    from .serialization import load
 
     filename = Path(args.out).name if args.out else "run.py"
     if args.model:
@@ -228,6 +232,14 @@ def _spec_from_link(url: str) -> RunSpec:
     return spec
 
 
+def _user_errors() -> tuple:
+    """The errors main reports in one line. Data sets, runs and model files are imported
+    by the commands that use them, so that ``presets`` and ``--help`` start quickly."""
+    from .data import DataUnavailable
+    from .serialization import ModelFileError
+    return ValueError, DataUnavailable, ModelFileError, TrainingError
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -240,7 +252,7 @@ def main(argv=None) -> int:
         if args.command == "export":
             return _export(args)
         return _evaluate(args)
-    except (ValueError, DataUnavailable, ModelFileError, TrainingError) as exc:
+    except _user_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:   # e.g. --save into a folder that does not exist
