@@ -89,6 +89,7 @@ def _stroke(page, line) -> float | None:
     before = page.evaluate("() => window.__answers.length")
     (r0, c0), rest = line[0], line[1:]
     page.mouse.move(box["x"] + c0, box["y"] + r0)
+    page.wait_for_timeout(300)        # a hand's pause (an older canvas's toolbar slid away)
     page.mouse.down()
     for r, c in rest:
         page.mouse.move(box["x"] + c, box["y"] + r, steps=8)
@@ -123,8 +124,8 @@ def one_round(browser, url: str, model: Path) -> dict:
     for n, (digit, style) in enumerate(DIGITS):
         if n:
             page.get_by_role("button", name="Clear").click()
-            expect(page.get_by_test_id("stMetric").filter(has_text="The network says")
-                   .get_by_test_id("stMetricValue")).to_have_text("–", timeout=WAIT)
+            no_answer = "() => !/The network says\\s*\\d/.test(document.body.innerText)"
+            page.wait_for_function(no_answer, timeout=WAIT)     # "–" (or, before, none)
             time.sleep(0.5)
         for line in drawings.place(drawings.GLYPHS[digit][style], top=40, left=80, size=200):
             seconds = _stroke(page, line)
