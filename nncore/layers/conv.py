@@ -53,10 +53,12 @@ class Conv2D(WeightedLayer):
     (dW is the correlation of the input with δ; dX is the *full convolution* of δ with the
     filters — ``tests/engine/test_conv.py`` checks both against ``scipy.signal``.)
 
-    How the columns are laid out is ``im2col.py``'s business: ``PatchColumns`` (one block
-    per image, any stride) or, for stride 1, ``ShiftedColumns`` (the batch's images end to
-    end, one product for the whole batch: the fast path, ``fast = True``). Both compute
-    the equations above with the same W_col; the tests check one against the other.
+    How the columns are laid out is ``im2col.py``'s business: ``PatchColumns`` (any stride)
+    or, the fast path for stride 1 and more than one input channel, ``ShiftedColumns``
+    (each row of cols one long shifted copy of the batch's padded images, laid end to end).
+    Both give one block of columns per image and one product per image, with the same
+    W_col; ``fast = False`` uses ``PatchColumns`` always, and the tests check one against
+    the other.
 
     Parameters
     ----------
@@ -74,7 +76,7 @@ class Conv2D(WeightedLayer):
     filter f looks for in the first input channel.
     """
 
-    fast = True     # stride 1: ShiftedColumns (False: PatchColumns for every stride)
+    fast = True     # ShiftedColumns where it is faster (False: PatchColumns always)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride: int = 1,
                  padding=0, activation="linear", init: str | None = None,

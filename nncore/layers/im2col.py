@@ -35,11 +35,10 @@ copies — a pixel belongs to up to kh·kw overlapping patches. The same loop ov
 adds each slice back (``+=``) where it was copied from; finally the padding is cut off,
 since the zeros around the image are not inputs.
 
-``PatchColumns`` wraps these two functions for ``Conv2D``. ``ShiftedColumns`` is the fast
-path for stride 1 (every convolution of the lab's presets): the same columns, laid out
-so that each of the kh·kw copies is one long contiguous slice and the whole batch is one
-matrix product (see its docstring). ``tests/engine/test_conv.py`` checks one against the
-other.
+``PatchColumns`` wraps these two functions for ``Conv2D``. ``ShiftedColumns`` is its fast
+path for stride 1: the same columns, laid out so that each of the kh·kw copies is one long
+contiguous slice rather than m·C·OH short ones (see its docstring).
+``tests/engine/test_conv.py`` checks one against the other.
 """
 
 from __future__ import annotations
