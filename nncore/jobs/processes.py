@@ -55,9 +55,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
-import os
 import sys
-import tempfile
 import threading
 import time
 import types
@@ -248,7 +246,8 @@ class ProcessTrainer(BackgroundTrainer):
                 if ticket is None and np.asarray(array).nbytes <= INLINE_BYTES:
                     ticket = ("inline", np.asarray(array))
                 if ticket is None:
-                    blocks.append(_SharedArray.create(np.asarray(array)))
+                    blocks.append(shared_data.Block(array))
+                    blocks[-1].view = None      # the child maps it; this process needs no view
                     self._data_blocks.append(blocks[-1].ticket[:2])
                     ticket = blocks[-1].ticket
                 tickets.append(ticket)
@@ -381,69 +380,9 @@ def make_trainer(network, X, y, **kwargs) -> BackgroundTrainer:
 
 
 # ---------------------------------------------------------------------- data in shared memory
-class _SharedArray:
-    """An array copied once to memory both processes can map: a shared-memory block,
-    or a temporary file when shared memory is too small for it. The child maps it
-    without copying; the parent removes it as soon as the child holds it."""
-
-    # Sessions start runs concurrently: look for room and take it in one step, so that
-    # two of them cannot both find the same free space.
-    _creating = threading.Lock()
-
-    def __init__(self, release, ticket):
-        self._release, self.ticket = release, ticket
-
-    @classmethod
-    def create(cls, array: np.ndarray) -> "_SharedArray":
-        array = np.ascontiguousarray(array)
-        layout = (array.shape, array.dtype.str)
-        with cls._creating:
-            if shared_data.shared_memory_has_room(array.nbytes):
-                block = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
-                shared = cls(lambda: (block.close(), block.unlink()), ("shm", block.name) + layout)
-                view = np.ndarray(array.shape, array.dtype, buffer=block.buf)
-            else:
-                fd, path = tempfile.mkstemp(prefix="nncore-data-", suffix=".npy")
-                os.close(fd)
-                shared = cls(lambda: os.remove(path), ("file", path) + layout)
-                try:
-                    view = np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype,
-                                                     shape=array.shape)
-                except BaseException:
-                    shared.release()
-                    raise
-        try:
-            view[...] = array
-            del view                    # a view into the block must go before it closes
-        except BaseException:
-            shared.release()
-            raise
-        return shared
-
-    def release(self):
-        if self._release is not None:
-            try:
-                self._release()
-            except OSError:        # already gone, or (Windows) still mapped by the child
-                pass
-            self._release = None
-
-
 def _release(blocks):
     for block in blocks:
-        block.release()
-
-
-def _attach(ticket):
-    """(the object to keep alive while the array is used, the array) in the child."""
-    if ticket[0] == "inline":
-        return None, ticket[1]
-    kind, where, shape, dtype = ticket
-    if kind == "file":
-        array = np.load(where, mmap_mode="r")
-        return array, array
-    block = shared_memory.SharedMemory(name=where)
-    return block, np.ndarray(shape, np.dtype(dtype), buffer=block.buf)
+        block.remove()
 
 
 # ---------------------------------------------------------------------- the child
@@ -470,7 +409,7 @@ class _BlasThreads:
 def _train_in_child(conn, network, tickets, control, fit_kwargs, plan: SnapshotPlan):
     """The child's whole life: map the data, train, report, send the final weights."""
     try:
-        attached = [_attach(t) for t in tickets]
+        attached = [shared_data.attach(t) for t in tickets]
         conn.send(("ready",))
         arrays = [a for _, a in attached]
         X, y = arrays[0], arrays[1]

@@ -143,8 +143,12 @@ class Scheduler:
                               f"{len(self._waiting)} are waiting, as many as this server "
                               "takes. Try again in a minute.")
             job.when_done(self._done)
-            if len(self._running) < self.slots:
-                self._start(entry)
+            if len(self._running) < self.slots and not self._waiting:
+                try:
+                    self._start(entry)
+                except Exception as exc:
+                    raise LabBusy(f"The run could not start on this server ({exc}). Try "
+                                  "again in a minute.") from exc
             else:
                 job.queue()
                 self._waiting.append(entry)
@@ -231,7 +235,11 @@ class Scheduler:
                 entry.job.cancel("stopped: its session ended before it started")
                 self._log(entry, "cancelled")
                 continue
-            self._start(entry)
+            try:
+                self._start(entry)
+            except Exception as exc:    # that job says why; the line behind it moves on
+                entry.job.cancel(f"cancelled: it could not start on this server ({exc})")
+                self._log(entry, "cancelled")
         self._share_cores()
 
     def _corrected(self, estimate: float | None) -> float | None:

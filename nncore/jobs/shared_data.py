@@ -40,39 +40,72 @@ def shared_memory_has_room(nbytes: int) -> bool:
     return shutil.disk_usage(SHM_DIR).free >= 2 * nbytes   # room to spare for others
 
 
-class _Block:
-    """One array's pages in shared memory (or a mapped file), and how to remove them."""
+class Block:
+    """One array's pages in shared memory — or in a memory-mapped temporary file where
+    /dev/shm is too small — written once. ``ticket`` is what another process needs to map
+    them (``attach``); ``view`` is this process's array over them; ``remove()`` unlinks
+    them (the pages go once no process maps them any more)."""
 
-    def __init__(self, array: np.ndarray):
+    # Sessions start runs at the same moment: look for room and take it in one step, so
+    # that two of them cannot both count on the same free space.
+    _creating = threading.Lock()
+
+    def __init__(self, array):
+        array = np.ascontiguousarray(array)
+        self._shm, self._path = None, None
         layout = (array.shape, array.dtype.str)
-        if shared_memory_has_room(array.nbytes):
-            self._shm = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
-            self._path = None
-            self.ticket = ("shm", self._shm.name) + layout
-            self.view = np.ndarray(array.shape, array.dtype, buffer=self._shm.buf)
-        else:
-            fd, self._path = tempfile.mkstemp(prefix="nncore-shared-", suffix=".npy")
-            os.close(fd)
-            self._shm = None
-            self.ticket = ("file", self._path) + layout
-            self.view = np.lib.format.open_memmap(self._path, mode="w+", dtype=array.dtype,
-                                                  shape=array.shape)
-        self.view[...] = array
-        self.view.flags.writeable = False
-
-    def remove(self):
+        with self._creating:
+            if shared_memory_has_room(array.nbytes):
+                self._shm = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
+                self.ticket = ("shm", self._shm.name) + layout
+            else:
+                fd, self._path = tempfile.mkstemp(prefix="nncore-data-", suffix=".npy")
+                os.close(fd)
+                self.ticket = ("file", self._path) + layout
         try:
             if self._shm is not None:
-                self._shm.unlink()      # the pages go once no process maps them any more
+                self.view = np.ndarray(array.shape, array.dtype, buffer=self._shm.buf)
+            else:
+                self.view = np.lib.format.open_memmap(self._path, mode="w+",
+                                                      dtype=array.dtype, shape=array.shape)
+            self.view[...] = array
+        except BaseException:           # a block half made is removed, not left behind
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        self.view = None                # a view into the pages must go before they close
+        try:
+            if self._shm is not None:
+                try:
+                    self._shm.close()
+                except BufferError:     # someone's view is still alive: its end unmaps it
+                    pass
+                self._shm.unlink()
             elif self._path is not None:
                 os.remove(self._path)
-        except OSError:                 # already gone
+        except OSError:                 # already gone, or (Windows) still mapped elsewhere
             pass
+        self._shm = self._path = None
+
+
+def attach(ticket):
+    """(what to keep alive while the array is used, the array) in another process: the
+    same pages as the ``Block`` the ticket came from, no copy. ("inline" tickets carry a
+    small array itself.)"""
+    if ticket[0] == "inline":
+        return None, ticket[1]
+    kind, where, shape, dtype = ticket
+    if kind == "file":
+        array = np.load(where, mmap_mode="r")
+        return array, array
+    block = shared_memory.SharedMemory(name=where)
+    return block, np.ndarray(shape, np.dtype(dtype), buffer=block.buf)
 
 
 _lock = threading.Lock()
 _blocks: dict[int, tuple[weakref.ref, tuple]] = {}   # id(view) -> (weak view, ticket)
-_live: dict[int, _Block] = {}                         # id(view) -> its block, until removed
+_live: dict[int, Block] = {}                         # id(view) -> its block, until removed
 
 
 def share(array) -> np.ndarray:
@@ -81,7 +114,8 @@ def share(array) -> np.ndarray:
     array = np.ascontiguousarray(array)
     if ticket_of(array) is not None:
         return array
-    block = _Block(array)
+    block = Block(array)
+    block.view.flags.writeable = False
     key = id(block.view)
     with _lock:
         _blocks[key] = (weakref.ref(block.view), block.ticket)
@@ -102,13 +136,6 @@ def ticket_of(array) -> tuple | None:
     if entry is None or entry[0]() is not array:
         return None
     return entry[1]
-
-
-def shared_arrays() -> list[tuple]:
-    """The tickets of every block this process holds now (for tests and the README's
-    memory figures)."""
-    with _lock:
-        return [ticket for _, ticket in _blocks.values()]
 
 
 def _forget(key: int) -> None:

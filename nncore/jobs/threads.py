@@ -174,9 +174,14 @@ class _Worker:
         with self._lock:
             if self._thread is not None or self._progress.state not in ("idle", "queued"):
                 raise RuntimeError("This job has already been started or has ended; make a new one.")
-            self._progress.state = "running"
+            before, self._progress.state = self._progress.state, "running"
             self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:           # no thread after all: the job is as it was
+            with self._lock:
+                self._thread, self._progress.state = None, before
+            raise
 
     def _main(self):
         try:

@@ -548,13 +548,13 @@ def test_process_start_that_fails_is_reported_and_releases_the_data():
 
 def test_process_that_cannot_map_its_data_says_why(monkeypatch):
     X, y = _data()
-    real_create = process_trainer._SharedArray.create
+    real_block = shared_data.Block
 
     def vanished(array):          # the block is gone before the child can map it
-        shared = real_create(array)
-        shared.release()
-        return shared
-    monkeypatch.setattr(process_trainer._SharedArray, "create", staticmethod(vanished))
+        block = real_block(array)
+        block.remove()
+        return block
+    monkeypatch.setattr(shared_data, "Block", vanished)
     tr = ProcessTrainer(_net(), X, y, epochs=2, batch_size=32).start()
     assert tr.join(TIMEOUT)
     p = tr.progress()
