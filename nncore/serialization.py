@@ -189,18 +189,32 @@ def _shown(value) -> str:
 
 
 # ---------------------------------------------------------------------- model.json
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-
-
 def json_depth(text: str) -> int:
     """How deeply a JSON text nests its arrays and objects, counted without parsing it:
     ``json.loads`` recurses once per level, so ten thousand "[" would be a RecursionError
-    (and a hundred thousand a crash) before any check on the parsed value could run."""
-    outside = _JSON_STRING.sub('""', text)              # brackets inside strings do not nest
-    brackets = np.frombuffer(_NOT_BRACKET.sub("", outside).encode("ascii"), dtype=np.uint8)
-    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), np.int32(1), np.int32(-1))
-    return int(np.cumsum(steps, dtype=np.int32).max(initial=0))
+    (and a hundred thousand a crash) before any check on the parsed value could run.
+
+    One pass, one character at a time: a bracket counts only outside strings, and inside a
+    string a backslash escapes the character after it (``"\\"]"`` is one string). A string
+    that never closes costs one pass too."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c == "[" or c == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c == "]" or c == "}":
+            depth -= 1
+    return deepest
 
 
 def _read_header(archive, name) -> dict:

@@ -12,7 +12,9 @@ import io
 import json
 import pickle
 import random
+import signal
 import struct
+import time
 import tracemalloc
 import zipfile
 
@@ -229,6 +231,40 @@ def test_json_depth_counts_brackets_outside_strings_only():
     assert json_depth('{"a": [1, {"b": "[[[[{{"}], "c": "\\"]]"}') == 3
     assert json_depth("[]") == 1 and json_depth('"[["') == 0 and json_depth("7") == 0
     assert json_depth("[" * 50 + "]" * 50) == 50
+
+
+def _seconds_within(limit: float, call, *args) -> bool:
+    """Whether ``call(*args)`` returns within ``limit`` seconds; it is interrupted if not
+    (SIGALRM: the regular-expression engine and Python code both stop for it)."""
+    def late(signum, frame):
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, late)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        call(*args)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_unterminated_string_costs_what_a_terminated_one_does():
+    # In  "\"\"\"\"…  every quote may open a string that never closes: a measurement that
+    # starts again at each quote is quadratic (at MAX_JSON characters: half a day). One pass
+    # costs the same with or without the closing quote, so the terminated text is the baseline.
+    escapes = '\\"' * ((MAX_JSON - 2) // 2)
+    terminated, unterminated = '"' + escapes + '"', '"' + escapes + " "
+    assert len(unterminated) == len(terminated) <= MAX_JSON
+    start = time.perf_counter()
+    assert json_depth(terminated) == 0
+    baseline = time.perf_counter() - start
+    finished = _seconds_within(20 * baseline, json_depth, unterminated)
+    assert finished, (
+        f"json_depth of an unterminated string took over 20 × the {baseline:.3f} s of a "
+        "terminated one of the same length")
 
 
 def test_a_huge_integer_in_json_is_a_model_file_error():
