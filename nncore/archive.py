@@ -4,7 +4,8 @@ is spent.
 An ``.npz`` is a zip of ``.npy`` files, and both formats say how large their parts are
 before the parts themselves:
 
-    the zip's end record     how many members the archive has (the last 22 bytes)
+    the zip's end record     how many members the archive has (the last 22 bytes; a
+                             zip64 archive, which no archive within limits needs, is refused)
     the zip's directory      each member's name and unpacked size (``ZipInfo.file_size``)
     each ``.npy`` header     the array's dtype and shape, a few dozen bytes at the start of
                              the member: dtype.itemsize × prod(shape) is its size in bytes
@@ -36,6 +37,8 @@ _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")        # a member first, or an empty archive
 _END_RECORD = b"PK\x05\x06"                          # the zip's end-of-directory record
 _END_RECORD_SIZE = 22
+_ZIP64_LOCATOR = b"PK\x06\x07"                       # just before it, in a zip64 archive
+_ZIP64_LOCATOR_SIZE = 20
 _MAX_COMMENT = 0xFFFF                                # the end record may trail a comment
 _MAX_NPY_HEADER = 10_000                             # NumPy's own default bound
 # What zipfile and zlib raise for damaged bytes: a bad checksum or header, a cut stream, a
@@ -161,13 +164,20 @@ def _directory(fp, limits: NpzLimits) -> tuple[zipfile.ZipFile, dict]:
         raise ArchiveError("not_zip", "the file is not a zip archive")
 
     # The end record says how many members the directory lists, before zipfile reads it.
-    tail = min(size, _END_RECORD_SIZE + _MAX_COMMENT)
+    tail = min(size, _ZIP64_LOCATOR_SIZE + _END_RECORD_SIZE + _MAX_COMMENT)
     fp.seek(size - tail)
     end = fp.read(tail)
     at = end.rfind(_END_RECORD)
     if at < 0 or len(end) - at < _END_RECORD_SIZE:
         raise ArchiveError("corrupted", "the zip archive's directory is missing (the file "
                            "may be cut short)")
+    # A zip64 locator before it points to a second end record, whose counts zipfile reads
+    # instead of these: only an archive of over 65,535 members or 4 GB needs one, so none
+    # within the limits does (NumPy's per-member zip64 fields are not this record).
+    locator = end[at - _ZIP64_LOCATOR_SIZE:at] if at >= _ZIP64_LOCATOR_SIZE else b""
+    if locator.startswith(_ZIP64_LOCATOR):
+        raise ArchiveError("too_large", "the archive has zip64 end records, which only "
+                           "archives of over 65,535 members or 4 GB need")
     members, directory_size = struct.unpack("<HI", end[at + 10:at + 16])
     if members > limits.max_members or directory_size > 1024 * limits.max_members:
         raise ArchiveError("too_many", f"the archive lists {members:,} members; at most "

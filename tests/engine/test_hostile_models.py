@@ -281,6 +281,38 @@ def test_too_many_members_are_refused_from_the_end_record_before_the_directory_i
     refused(buf.getvalue(), "lists 3,000 members; at most 15", peak_mb=1)
 
 
+def _zip64(members: int) -> bytes:
+    """A zip of ``members`` empty .npy members with zip64 end records (as zipfile writes for
+    over 65,535 members), whose classic end record then claims a single member."""
+    buf = io.BytesIO()
+    limit = zipfile.ZIP_FILECOUNT_LIMIT
+    zipfile.ZIP_FILECOUNT_LIMIT = 2           # zip64 records from three members on
+    try:
+        with zipfile.ZipFile(buf, "w") as z:
+            for i in range(members):
+                z.writestr(f"m{i}.npy", b"")
+    finally:
+        zipfile.ZIP_FILECOUNT_LIMIT = limit
+    data = bytearray(buf.getvalue())
+    end = data.rfind(b"PK\x05\x06")
+    assert data[end - 20:end - 16] == b"PK\x06\x07"         # the zip64 locator precedes it
+    data[end + 8:end + 16] = struct.pack("<HHI", 1, 1, 46)   # 1 member, 46 bytes of directory
+    return bytes(data)
+
+
+def test_a_zip64_archive_is_refused_before_its_directory_is_read(monkeypatch):
+    data = _zip64(3000)
+    opened, ZipFile = [], zipfile.ZipFile
+
+    def spy(*args, **kwargs):
+        opened.append(args)
+        return ZipFile(*args, **kwargs)
+
+    monkeypatch.setattr(zipfile, "ZipFile", spy)
+    refused(data, "zip64", peak_mb=1)
+    assert opened == []                     # zipfile would read the zip64 record's 3,000
+
+
 @pytest.mark.parametrize("shape, descr", [
     ((10**12,), "<f4"),                 # a terabyte promised by a header of 128 bytes
     ((2**62, 2**62), "<f8"),
