@@ -235,6 +235,9 @@ def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> NpyHea
         raise ArchiveError("objects", f"the member {name!r} holds Python objects (pickles)", name)
     if any(d < 0 for d in shape):
         raise ArchiveError("not_npy", f"its member {name!r} has a negative size", name)
+    if dtype.itemsize == 0:        # "<U0", "|V0": values of no bytes, which NumPy cannot read
+        raise ArchiveError("not_npy", f"its member {name!r} holds values of zero bytes "
+                           f"({dtype.str})", name)
     header = NpyHeader(tuple(int(d) for d in shape), dtype, bool(fortran), offset)
     if info.file_size != offset + header.nbytes:
         raise ArchiveError("corrupted", f"the member {name!r} is {info.file_size:,} bytes, but "

@@ -326,6 +326,21 @@ def test_absurd_array_headers_are_refused_before_any_data_is_read(shape, descr):
     refused(buf.getvalue(), "hostile.npz", peak_mb=1)
 
 
+@pytest.mark.parametrize("member", ["model.json", "layer0.W"])
+@pytest.mark.parametrize("descr", ["<U0", "|S0", "|V0"])
+def test_a_member_of_values_of_zero_bytes_is_refused_from_its_header(member, descr):
+    members = members_of(saved(small_model()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, array in members.items():
+            with z.open(name + ".npy", "w") as out:
+                if name == member:          # a header NumPy reads, then no data at all
+                    out.write(npy_header(array.shape, descr))
+                else:
+                    np.lib.format.write_array(out, array)
+    refused(buf.getvalue(), "hostile.npz")
+
+
 def test_an_archive_member_that_is_not_an_npy_is_named():
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
