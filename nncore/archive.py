@@ -100,12 +100,13 @@ class Archive:
         try:
             with self._zip.open(self._infos[name]) as fp:
                 fp.read(header.offset)                     # the header, read before
+                # The data ends where the member does (``_npy_header`` checked its declared
+                # size), and zipfile checks the CRC as the reading reaches that end.
                 data = fp.read(header.nbytes)
-                rest = fp.read(1)                          # reaching the end checks the CRC
         except _CORRUPTED as exc:
             raise ArchiveError("corrupted", f"the member {name} is damaged ({exc})",
                                name) from None
-        if len(data) != header.nbytes or rest:
+        if len(data) != header.nbytes:
             raise ArchiveError("corrupted", f"the member {name} does not hold the "
                                f"{header.nbytes:,} bytes its header promises", name)
         array = np.frombuffer(data, dtype=header.dtype, count=math.prod(header.shape))
