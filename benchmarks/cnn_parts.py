@@ -45,6 +45,7 @@ if ARGS.threads:
 import numpy as np  # noqa: E402
 
 from nncore.runs.presets import get_preset  # noqa: E402
+from nncore.layers.im2col import im2col  # noqa: E402
 from nncore.runs.spec import build_network  # noqa: E402
 
 
@@ -101,21 +102,21 @@ def main() -> None:
     m = len(X)
     # ---- forward, as Network.forward runs it
     x1 = reshape.forward(X, True)
-    L1 = conv1._layout(x1.shape)
-    cols1 = L1.im2col(x1)
-    part("conv1 im2col (plain)", lambda: L1.im2col(x1), moved=(x1, cols1))
+    patch1 = (conv1.kh, conv1.kw, conv1.stride, conv1.padding)
+    cols1 = im2col(x1, *patch1)
+    part("conv1 im2col (plain)", lambda: im2col(x1, *patch1), moved=(x1, cols1))
     W1 = conv1.W.reshape(conv1.out_channels, -1)
     z1 = np.matmul(W1, cols1)
     part("conv1 product W_col·cols", lambda: np.matmul(W1, cols1),
          flops=gemm(*W1.shape, cols1.shape[-1], m))
-    z1 = L1.to_images(z1)
+    z1 = z1.reshape(conv1.z.shape)
     part("conv1 + b", lambda: z1.__iadd__(conv1.b[:, None, None]), moved=(z1, z1))
     a1 = conv1.activation.forward(z1)
     part("conv1 ReLU", lambda: conv1.activation.forward(z1), moved=(z1, a1))
     p1 = pool1.forward(a1, True)
     part("pool1 forward", lambda: pool1.forward(a1, True),
          moved=(a1, p1, pool1.right_won, pool1.bottom_won))
-    L2 = conv2._layout(p1.shape)
+    L2 = conv2.shifted                                      # conv2 takes the fast path
     cols2 = L2.im2col(p1)
     part("conv2 im2col (shifted)", lambda: L2.im2col(p1), moved=(p1, cols2))
     W2 = conv2.W.reshape(conv2.out_channels, -1)
@@ -167,7 +168,7 @@ def main() -> None:
     delta1 = conv1.activation.backward(ga1, z1, a1)
     part("conv1 ReLU' (δ = dA ∘ σ')", lambda: conv1.activation.backward(ga1, z1, a1),
          moved=(ga1, a1, delta1))
-    d1 = L1.from_images(delta1)
+    d1 = delta1.reshape(m, conv1.out_channels, -1)
     part("conv1 product dW = Σ δ·colsᵀ", lambda: np.matmul(d1, cols1.transpose(0, 2, 1)).sum(0),
          flops=gemm(W1.shape[0], cols1.shape[-1], W1.shape[1], m))
     part("conv1 db", lambda: np.sum(delta1.sum(axis=0), axis=(1, 2)), moved=(delta1,))

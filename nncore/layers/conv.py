@@ -6,7 +6,8 @@ import numpy as np
 
 from ..initializers import initialize
 from .base import WeightedLayer, whole_number
-from .im2col import PatchColumns, ShiftedColumns, conv_output_size
+from .fast_columns import ShiftedColumns
+from .im2col import col2im, conv_output_size, im2col
 
 
 def kernel_pair(layer: str, kernel_size) -> tuple[int, int]:
@@ -53,12 +54,11 @@ class Conv2D(WeightedLayer):
     (dW is the correlation of the input with δ; dX is the *full convolution* of δ with the
     filters — ``tests/engine/test_conv.py`` checks both against ``scipy.signal``.)
 
-    How the columns are laid out is ``im2col.py``'s business: ``PatchColumns`` (any stride)
-    or, the fast path for stride 1 and more than one input channel, ``ShiftedColumns``
-    (each row of cols one long shifted copy of the batch's padded images, laid end to end).
-    Both give one block of columns per image and one product per image, with the same
-    W_col; ``fast = False`` uses ``PatchColumns`` always, and the tests check one against
-    the other.
+    ``forward`` and ``backward`` below are these equations, line by line. For stride 1 and
+    more than one input channel they take a fast path (``fast_path``): the same Z, dW and
+    dX from the same W_col, with the columns laid out by ``fast_columns.ShiftedColumns``
+    so that they are copied faster; each place where it differs is a marked branch.
+    ``fast = False`` turns it off, and the tests check one path against the other.
 
     Parameters
     ----------
@@ -76,7 +76,7 @@ class Conv2D(WeightedLayer):
     filter f looks for in the first input channel.
     """
 
-    fast = True     # ShiftedColumns where it is faster (False: PatchColumns always)
+    fast = True     # the fast path where it applies (False: im2col always)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride: int = 1,
                  padding=0, activation="linear", init: str | None = None,
@@ -131,51 +131,66 @@ class Conv2D(WeightedLayer):
 
     # --- forward and backward ---------------------------------------------------
     def forward(self, x, training=False):
+        """A = σ(W_col · cols + b) for a batch X (m, C, H, W): (m, F, OH, OW)."""
         if x.ndim != 4:
             raise ValueError(
                 f"Conv2D expects a batch of shape (m, C, H, W) = (m, {self.in_channels}, H, W) "
                 f"(channels first), got an array of shape {x.shape}. Flat inputs need a "
                 "Reshape layer first, e.g. Reshape((1, 28, 28)) for MNIST."
             )
-        F = self.output_shape(x.shape[1:])[0]
-        layout = self._layout(x.shape)
-        cols = layout.im2col(x)                      # (m, C·kh·kw, OH·OW), or Hp·Wp columns
-        z = np.matmul(self.W.reshape(F, -1), cols)   # Z = W_col · cols: (m, F, ·)
-        z = layout.to_images(z)                                          # (m, F, OH, OW)
-        z += self.b[:, None, None]
-        a = self.activation.forward(z)
+        m, (F, OH, OW) = len(x), self.output_shape(x.shape[1:])
+        W_col = self.W.reshape(F, -1)                     # (F, C·kh·kw): filter f is row f
+        self.shifted = (ShiftedColumns(x.shape, self.kh, self.kw, self.padding)
+                        if self.fast_path else None)      # None: the plain path
+        if self.shifted is None:
+            cols = im2col(x, self.kh, self.kw, self.stride, self.padding)  # (m, C·kh·kw, OH·OW)
+            z = np.matmul(W_col, cols).reshape(m, F, OH, OW)  # Z = W_col · cols: (m, F, OH, OW)
+        else:       # the fast path: a column for every pixel of Xp, then the outputs kept
+            cols = self.shifted.im2col(x)                                  # (m, C·kh·kw, Hp·Wp)
+            z = self.shifted.to_images(np.matmul(W_col, cols))  # (m, F, Hp·Wp) → (m, F, OH, OW)
+        z += self.b[:, None, None]                        # + b[f] at every pixel
+        a = self.activation.forward(z)                    # A = σ(Z): (m, F, OH, OW)
         # Keep the patches for backward while training; at inference keep only x (the
         # previous layer holds it anyway) so predicting thousands of images at once does
         # not hold C·kh·kw copies of each of them. backward rebuilds cols when needed.
         self.x, self.cols, self.z, self.a = x, (cols if training else None), z, a
-        self.layout = layout
         return a
-
-    def _layout(self, x_shape):
-        # One input channel (a first layer on grey images): im2col's copies are long
-        # enough already, and measured faster than the shifted layout's extra cropping.
-        if self.fast and self.stride == 1 and self.in_channels > 1:
-            return ShiftedColumns(x_shape, self.kh, self.kw, self.padding)
-        return PatchColumns(x_shape, self.kh, self.kw, self.stride, self.padding)
 
     def backward(self, dA, dA_is_delta: bool = False):
         """Return dX (or None for the first layer while training, see ``skip_input_gradient``)."""
-        m, F, layout = dA.shape[0], self.out_channels, self.layout
+        m, F = dA.shape[:2]
         delta = dA if dA_is_delta else self.activation.backward(dA, self.z, self.a)
-        self.delta = delta                  # (m, F, OH, OW), kept for nncore.trace to show
-        cols = self.cols
-        if cols is None:     # forward ran with training=False (e.g. a saliency map)
-            cols = layout.im2col(self.x)
-        d = layout.from_images(delta)                 # δ in the layout of Z: (m, F, ·)
-        # dW: one (F, C·kh·kw) product per image, summed over the batch, then ÷ m.
+        self.delta = delta                # δ = dA ∘ σ'(Z): (m, F, OH, OW), kept for nncore.trace
+        W_col, cols = self.W.reshape(F, -1), self.cols    # cols is None after inference
+        if self.shifted is None:
+            if cols is None:                              # again: (m, C·kh·kw, OH·OW)
+                cols = im2col(self.x, self.kh, self.kw, self.stride, self.padding)
+            d = delta.reshape(m, F, -1)                   # δ laid out as Z was: (m, F, OH·OW)
+        else:       # the fast path: δ = 0 in the columns that are no outputs
+            if cols is None:                              # again: (m, C·kh·kw, Hp·Wp)
+                cols = self.shifted.im2col(self.x)
+            d = self.shifted.from_images(delta)           # (m, F, Hp·Wp)
+        # dW = Σ_n δ_n · cols_nᵀ / m: one (F, C·kh·kw) product per image, summed over the batch
         np.sum(np.matmul(d, cols.transpose(0, 2, 1)), axis=0, out=self.dW.reshape(F, -1))
         self.dW /= m
-        np.sum(delta.sum(axis=0), axis=(1, 2), out=self.db)   # over the images, then the pixels
+        np.sum(delta.sum(axis=0), axis=(1, 2), out=self.db)   # db = Σ_{n,y,x} δ / m: (F,)
         self.db /= m
         if self.skip_input_gradient:
             return None
-        dcols = np.matmul(self.W.reshape(F, -1).T, d, out=layout.empty_cols(d.dtype))  # W_colᵀ·δ
-        return layout.col2im(dcols)                                                  # (m, C, H, W)
+        if self.shifted is None:
+            dcols = np.matmul(W_col.T, d)                 # W_colᵀ · δ: (m, C·kh·kw, OH·OW)
+            return col2im(dcols, self.x.shape, self.kh, self.kw, self.stride, self.padding)
+        dcols = np.matmul(W_col.T, d, out=self.shifted.empty_cols(d.dtype))  # (m, C·kh·kw, Hp·Wp)
+        return self.shifted.col2im(dcols)                 # dX: (m, C, H, W)
+
+    # --- the fast path --------------------------------------------------------------
+    @property
+    def fast_path(self) -> bool:
+        """Whether forward takes the fast path (``fast_columns.py``): ``fast`` on, stride 1
+        and more than one input channel. With one input channel (a first layer on grey
+        images) im2col's copies are long enough already, and measured faster than the fast
+        path's extra columns."""
+        return self.fast and self.stride == 1 and self.in_channels > 1
 
     # --- description ------------------------------------------------------------
     def get_config(self):

@@ -32,23 +32,17 @@ class MaxPool2D(Layer):
     and columns that fit no window are dropped, as in Keras and PyTorch ("floor" mode), and
     receive no gradient.
 
-    The loops below run over the p×p positions inside a window (4 for p = 2); each step
-    handles that position of every window of the batch at once.
+    The loops in ``forward`` and ``backward`` run over the p×p positions inside a window
+    (4 for p = 2); each step handles that position of every window of the batch at once,
+    and ``argmax`` remembers which position won each window.
 
-    The fast path, for the usual 2×2 windows two apart (``fast = True``): the maximum of a
-    window is the larger of its two rows' maxima, so the 2×2 windows are two 2-way
-    maxima, each over neighbours that a reshape lines up::
-
-        pairs = X.reshape(m, C, H, W/2, 2):        row_max = max(left, right)
-        rows  = row_max.reshape(m, C, H/2, 2, W/2): Y = max(top, bottom)
-
-    The first maximum, row by row, wins a tie: the right one wins only when it is
-    strictly larger than the left one, the bottom row only when its maximum is strictly
-    larger than the top row's. Backward routes ∂L/∂Y to the winning row, then within it
-    to the winning column. ``tests/engine/test_conv.py`` checks it against the loop.
+    For the usual 2×2 windows two apart there is a fast path (``fast_path``, at the end of
+    the class): the same maxima and the same winners from two reshapes instead of the
+    loop. ``fast = False`` turns it off; ``tests/engine/test_conv.py`` checks it against
+    the loop.
     """
 
-    fast = True     # 2×2 windows, stride 2: the reshape path (False: the loop, always)
+    fast = True     # the 2×2 fast path where it applies (False: the loop, always)
 
     def __init__(self, pool_size: int = 2, stride: int | None = None):
         self.pool_size = whole_number("MaxPool2D", "pool_size", pool_size)
@@ -84,31 +78,23 @@ class MaxPool2D(Layer):
                              f"first), got an array of shape {x.shape}.")
         C, OH, OW = self.output_shape(x.shape[1:])
         self.x_shape = x.shape
-        if self.fast and self.pool_size == self.stride == 2:
-            m = len(x)
-            x = x[:, :, :2 * OH, :2 * OW]        # an odd last row or column fits no window
-            pairs = x.reshape(m, C, 2 * OH, OW, 2)
-            left, right = pairs[..., 0], pairs[..., 1]
-            self.right_won = right > left                          # (m, C, 2·OH, OW)
-            rows = np.maximum(left, right).reshape(m, C, OH, 2, OW)
-            top, bottom = rows[:, :, :, 0], rows[:, :, :, 1]
-            self.bottom_won = bottom > top                         # (m, C, OH, OW)
-            self.argmax = None
-            return np.maximum(top, bottom)
+        if self.fast_path:                    # the same Y, without the loop (see below)
+            return self._forward_2x2(x, OH, OW)
         windows = self._window_slices(OH, OW)
         best = x[windows[0][1]].copy()                      # (m, C, OH, OW)
         # Which of the p·p positions won: 0 … p²−1 (uint8 unless the window is huge).
         argmax = np.zeros(best.shape, np.uint8 if len(windows) <= 256 else np.int32)
         for k, where in windows[1:]:
-            candidate = x[where]
+            candidate = x[where]                            # (m, C, OH, OW)
             won = candidate > best       # strictly greater: on a tie the earlier position stays
             np.maximum(best, candidate, out=best)
             argmax += won * (k - argmax)   # k where it won, unchanged elsewhere (k > argmax)
         self.argmax = argmax
-        return best
+        return best                                         # Y: (m, C, OH, OW)
 
     def backward(self, grad):
-        if self.argmax is None:
+        """∂L/∂X (m, C, H, W) from ∂L/∂Y (m, C, OH, OW)."""
+        if self.argmax is None:               # forward took the fast path
             return self._backward_2x2(grad)
         OH, OW = grad.shape[2:]
         dx = np.zeros(self.x_shape, dtype=grad.dtype)
@@ -120,6 +106,35 @@ class MaxPool2D(Layer):
             else:            # each pixel is in one window at most: write in place
                 np.multiply(grad, self.argmax == k, out=dx[where])
         return dx
+
+    # --- the fast path: 2×2 windows two apart -------------------------------------
+    @property
+    def fast_path(self) -> bool:
+        """Whether forward takes the 2×2 fast path: ``fast`` on, 2×2 windows, stride 2."""
+        return self.fast and self.pool_size == self.stride == 2
+
+    def _forward_2x2(self, x, OH, OW):
+        """Y for 2×2 windows two apart, without the loop. The maximum of a window is the
+        larger of its two rows' maxima, so the windows are two 2-way maxima, each over
+        neighbours that a reshape lines up::
+
+            pairs = X.reshape(m, C, H, W/2, 2):         row_max = max(left, right)
+            rows  = row_max.reshape(m, C, H/2, 2, W/2): Y = max(top, bottom)
+
+        The first maximum, row by row, wins a tie, as in the loop: the right one wins only
+        when it is strictly larger than the left one, the bottom row only when its maximum
+        is strictly larger than the top row's. ``right_won`` and ``bottom_won`` keep the
+        winners for backward (``argmax`` is None)."""
+        m, C = x.shape[:2]
+        x = x[:, :, :2 * OH, :2 * OW]        # an odd last row or column fits no window
+        pairs = x.reshape(m, C, 2 * OH, OW, 2)
+        left, right = pairs[..., 0], pairs[..., 1]
+        self.right_won = right > left                          # (m, C, 2·OH, OW)
+        rows = np.maximum(left, right).reshape(m, C, OH, 2, OW)
+        top, bottom = rows[:, :, :, 0], rows[:, :, :, 1]
+        self.bottom_won = bottom > top                         # (m, C, OH, OW)
+        self.argmax = None
+        return np.maximum(top, bottom)                         # Y: (m, C, OH, OW)
 
     def _backward_2x2(self, grad):
         """The fast path's backward: ∂L/∂Y to the winning row of each window, then to the

@@ -119,11 +119,20 @@ def _weighted(layer, activation) -> dict:
               "dW": lines_of(cls.backward, "np.matmul(self.a_prev.T, delta", "self.dW /= m"),
               "db": lines_of(cls.backward, "np.sum(delta, axis=0", "self.db /= m"),
               "dA_prev": lines_of(cls.backward, "delta @ self.W.T")}
-    else:
-        eq = {"z": lines_of(cls.forward, "im2col(", "np.matmul(self.W", "z += self.b"),
-              "dW": lines_of(cls.backward, "out=self.dW", "self.dW /= m"),
+    elif layer.fast_path:        # Conv2D's fast path: its own lines where it differs
+        eq = {"z": lines_of(cls.forward, "W_col = self.W", "self.shifted.im2col(x)",
+                            "self.shifted.to_images(", "z += self.b"),
+              "dW": lines_of(cls.backward, "self.shifted.from_images(delta)", "out=self.dW",
+                             "self.dW /= m"),
               "db": lines_of(cls.backward, "out=self.db", "self.db /= m"),
-              "dA_prev": lines_of(cls.backward, "dcols =", "col2im(")}
+              "dA_prev": lines_of(cls.backward, "out=self.shifted.empty_cols(",
+                                  "self.shifted.col2im(")}
+    else:
+        eq = {"z": lines_of(cls.forward, "W_col = self.W", "cols = im2col(x",
+                            "np.matmul(W_col, cols).reshape(", "z += self.b"),
+              "dW": lines_of(cls.backward, "d = delta.reshape(", "out=self.dW", "self.dW /= m"),
+              "db": lines_of(cls.backward, "out=self.db", "self.db /= m"),
+              "dA_prev": lines_of(cls.backward, "dcols = np.matmul(W_col.T, d)", "return col2im(")}
     eq["a"] = lines_of(cls.forward, "self.activation.forward(z)") + lines_of(act.forward)
     eq["delta"] = (lines_of(cls.backward, "self.activation.backward(dA")
                    + lines_of(act.backward))
@@ -147,13 +156,17 @@ def sources(network: Network) -> dict:
     for number, stage in enumerate(stages(network), start=1):
         layer = layers[stage.layer_index]
         if isinstance(layer, MaxPool2D):
-            # 2×2 windows two apart take the layer's fast path, when it has one
-            fast = getattr(layer, "fast", False) and layer.pool_size == layer.stride == 2
-            eq = {"pool": (lines_of(type(layer).forward, "np.maximum(left, right)",
-                                    "np.maximum(top, bottom)") if fast else
-                           lines_of(type(layer).forward, "np.maximum(best, candidate",
-                                    "won = candidate")),
-                  "pool_back": lines_of(type(layer).backward)}
+            pool = type(layer)
+            if layer.fast_path:     # forward hands 2×2 windows two apart to the fast path
+                eq = {"pool": lines_of(pool.forward, "self._forward_2x2(")
+                      + lines_of(pool._forward_2x2, "np.maximum(left, right)",
+                                 "np.maximum(top, bottom)"),
+                      "pool_back": lines_of(pool.backward, "self._backward_2x2(")
+                      + lines_of(pool._backward_2x2)}
+            else:
+                eq = {"pool": lines_of(pool.forward, "np.maximum(best, candidate",
+                                       "won = candidate"),
+                      "pool_back": lines_of(pool.backward)}
         else:
             eq = _weighted(layer, _activation_of(network, stage))
         following = stage.output_index + 1

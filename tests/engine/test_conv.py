@@ -18,7 +18,8 @@ from sklearn.datasets import load_digits
 
 from nncore.layers import (LAYER_TYPES, Conv2D, Dense, Flatten, MaxPool2D, Reshape,
                            layer_from_config)
-from nncore.layers.im2col import PatchColumns, ShiftedColumns, col2im, im2col
+from nncore.layers.fast_columns import ShiftedColumns
+from nncore.layers.im2col import col2im, im2col
 from nncore.network import Network
 from nncore.runs.presets import get_preset
 from nncore.serialization import ModelFileError, load, save
@@ -217,7 +218,7 @@ def test_shifted_columns_give_what_the_plain_im2col_gives(C, F, kernel, padding,
     R = RNG.standard_normal((3,) + fast.output_shape(x.shape[1:]))
     for training in (True, False):
         a_fast, a_plain = fast.forward(x, training), plain.forward(x, training)
-        assert isinstance(fast.layout, ShiftedColumns) and isinstance(plain.layout, PatchColumns)
+        assert isinstance(fast.shifted, ShiftedColumns) and plain.shifted is None
         assert a_fast.shape == a_plain.shape and np.allclose(a_fast, a_plain, atol=1e-12)
         assert np.allclose(fast.z, plain.z, atol=1e-12)
         assert np.allclose(fast.backward(R), plain.backward(R), atol=1e-12)

@@ -148,6 +148,32 @@ def test_conv_and_pool_sources_come_from_the_functions_that_ran():
     assert src[2]["pool_back"][0].function == "MaxPool2D.backward"
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+def test_a_fast_path_shows_its_own_lines_and_the_plain_path_none_of_them(fast, monkeypatch):
+    """A conv of two input channels and a 2×2 pool take their fast paths unless ``fast`` is
+    off: the lines shown are those of the path that runs, as the files hold them."""
+    monkeypatch.setattr(Conv2D, "fast", fast)
+    monkeypatch.setattr(MaxPool2D, "fast", fast)
+    net = Network([Reshape((2, 4, 4)), Conv2D(2, 3, 3, padding=1, activation="relu"),
+                   MaxPool2D(2), Flatten(), Dense(12, 2, "softmax")])
+    src = sources(net)
+    conv, pool = src[1], src[2]
+    for blocks in [*conv.values(), *pool.values()]:
+        assert all(b.exact for b in blocks)
+        for b in blocks:
+            lines = (ROOT / b.file).read_text().splitlines()
+            assert list(b.lines) == lines[b.first - 1:b.last], b.where()
+    text = {eq: "\n".join(line for b in blocks for line in b.lines) for eq, blocks in
+            [*conv.items(), *pool.items()]}
+    for eq in ("z", "dW", "dA_prev"):
+        assert ("self.shifted" in text[eq]) == fast, eq
+    assert ("im2col(x, self.kh" in text["z"]) != fast and "z += self.b" in text["z"]
+    assert ("col2im(dcols, self.x.shape" in text["dA_prev"]) != fast
+    assert ("np.maximum(left, right)" in text["pool"]) == fast
+    assert ("np.maximum(best, candidate" in text["pool"]) != fast
+    assert ("_backward_2x2" in {b.function.split(".")[-1] for b in pool["pool_back"]}) == fast
+
+
 # ------------------------------------------------------------------ gradient check
 def test_gradient_check_passes_on_the_engine_and_fails_on_a_broken_backward(monkeypatch):
     X, y = moons_like(12)
