@@ -14,14 +14,18 @@ The files usually travel gzip-compressed (``.gz``); ``read_idx`` accepts either.
 
 Everything is checked before it is trusted: a half-downloaded or damaged file is the
 common failure, and "ValueError: cannot reshape array of size 9912406" says nothing useful.
+The sizes in a header are checked against the file's own size before the array they
+promise is allocated: a damaged header is a ValueError, not a request for 3 TiB.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -34,6 +38,9 @@ _NDIM_OF_MAGIC = {LABELS_MAGIC: 1, IMAGES_MAGIC: 3}
 # name: some browsers silently decompress a download but keep the ".gz" name.
 _GZIP_SIGNATURE = b"\x1f\x8b"
 _PIECE = 1 << 20   # bytes decompressed at a time
+# Deflate codes a run of 258 repeated bytes in two bits at best: a byte of a gzip file
+# inflates to at most 1,032 bytes (gzip's own headers only lower that).
+_MAX_INFLATION = 1032
 
 
 def read_idx(path, out=None) -> np.ndarray:
@@ -48,33 +55,43 @@ def read_idx(path, out=None) -> np.ndarray:
     have the file's shape — ``read_idx_folder`` reads the training and test images into
     one array that way), so reading never holds a second copy of the data.
     """
-    path = os.fspath(path)
-    with open(path, "rb") as raw:
-        if raw.read(2) != _GZIP_SIGNATURE:
-            raw.seek(0)
-            return _read(raw, path, out)
-        raw.seek(0)
-        try:
-            with gzip.GzipFile(fileobj=raw) as f:
-                return _read(f, path, out)
-        except (OSError, EOFError, zlib.error) as e:
-            # EOFError: the stream stops early (truncated download); OSError/zlib.error:
-            # damaged bytes inside it.
-            raise ValueError(f"{path}: the gzip data is damaged or truncated ({e}).") from None
+    with _open(path) as (f, shape):
+        return _read(f, os.fspath(path), shape, out)
 
 
 def idx_shape(path) -> tuple[int, ...]:
-    """The shape an IDX file's header promises, read without reading the data."""
+    """The shape an IDX file's header promises, read without reading the data (and
+    checked against the file's size, as ``read_idx`` checks it)."""
+    with _open(path) as (_, shape):
+        return shape
+
+
+@contextmanager
+def _open(path):
+    """Open an IDX file — gzip or plain, told by its first two bytes — and read its header:
+    yields the stream at the first element and the shape. The header is checked against
+    the file's size before anyone allocates what it promises: a plain file holds exactly
+    its data, and gzip inflates a byte to at most ``_MAX_INFLATION`` bytes, so a header of a
+    few bytes cannot ask for terabytes. A damaged gzip stream is a ValueError, whenever
+    the reading meets it."""
     path = os.fspath(path)
     with open(path, "rb") as raw:
+        size = os.fstat(raw.fileno()).st_size
         gzipped = raw.read(2) == _GZIP_SIGNATURE
         raw.seek(0)
         if not gzipped:
-            return _read_header(raw, path)
+            shape = _read_header(raw, path)
+            _check_room(path, shape, size - raw.tell(), gzipped=False)
+            yield raw, shape
+            return
         try:
             with gzip.GzipFile(fileobj=raw) as f:
-                return _read_header(f, path)
+                shape = _read_header(f, path)
+                _check_room(path, shape, size * _MAX_INFLATION, gzipped=True)
+                yield f, shape
         except (OSError, EOFError, zlib.error) as e:
+            # EOFError: the stream stops early (truncated download); OSError/zlib.error:
+            # damaged bytes inside it.
             raise ValueError(f"{path}: the gzip data is damaged or truncated ({e}).") from None
 
 
@@ -98,8 +115,26 @@ def _read_header(f, path: str) -> tuple[int, ...]:
     return struct.unpack(f">{ndim}I", sizes)
 
 
-def _read(f, path: str, out) -> np.ndarray:
-    shape = _read_header(f, path)
+def _check_room(path: str, shape, room: int, gzipped: bool) -> None:
+    """The data the header promises (one byte per element) must fit the ``room`` the file
+    has for it: exactly what follows the header in a plain file, at most its size ×
+    ``_MAX_INFLATION`` once inflated in a gzip file."""
+    expected = math.prod(shape)
+    if expected <= room:
+        return
+    if not gzipped:
+        raise ValueError(f"{path}: truncated — the header says {_dims(shape)} = {expected:,} "
+                         f"bytes of data, but only {room:,} follow.")
+    raise ValueError(f"{path}: the header says {_dims(shape)} = {expected:,} bytes of data, "
+                     f"more than its {room // _MAX_INFLATION:,} bytes of gzip can inflate to "
+                     f"(at most {room:,}): the header is damaged.")
+
+
+def _dims(shape) -> str:
+    return " × ".join(map(str, shape))
+
+
+def _read(f, path: str, shape, out) -> np.ndarray:
     if out is None:
         out = np.empty(shape, dtype=np.uint8)
     elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
@@ -114,7 +149,7 @@ def _read(f, path: str, out) -> np.ndarray:
         found += n
     if found < expected:
         raise ValueError(
-            f"{path}: truncated — the header says {' × '.join(map(str, shape))} = "
+            f"{path}: truncated — the header says {_dims(shape)} = "
             f"{expected:,} bytes of data, but only {found:,} follow."
         )
     extra = 0
@@ -122,7 +157,7 @@ def _read(f, path: str, out) -> np.ndarray:
         extra += len(chunk)
     if extra:
         raise ValueError(
-            f"{path}: the header says {' × '.join(map(str, shape))} = {expected:,} bytes "
+            f"{path}: the header says {_dims(shape)} = {expected:,} bytes "
             f"of data, but {expected + extra:,} follow ({extra:,} too many)."
         )
     return out

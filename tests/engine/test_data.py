@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import struct
 import subprocess
 import sys
 import urllib.error
@@ -40,6 +41,7 @@ from nncore.data import (
     write_idx,
 )
 from nncore.data import splits
+from nncore.data.idx import idx_shape
 from nncore.data.mnist import IDX_FILES, KINDS
 
 # Read before the autouse fixture clears it for every other test.
@@ -139,6 +141,47 @@ def test_idx_byte_count_mismatch(tmp_path):
     with pytest.raises(ValueError, match="2 too many") as e:
         read_idx(path)
     assert str(path) in str(e.value)
+
+
+def write_lying_idx(path, n, images=True, data=bytes(100)):
+    """An IDX file whose header promises n images of 28 × 28 (or n labels) but holds
+    ``data`` (gzip-compressed when ``path`` ends in .gz)."""
+    header = struct.pack(">IIII", 0x803, n, 28, 28) if images else struct.pack(">II", 0x801, n)
+    raw = header + data
+    path.write_bytes(gzip.compress(raw, mtime=0) if path.suffix == ".gz" else raw)
+
+
+@pytest.mark.parametrize("suffix", [".gz", ""])
+@pytest.mark.parametrize("n_images", [2**32 - 1, 1_000_000])
+def test_an_idx_header_is_checked_against_the_file_before_anything_is_allocated(
+        tmp_path, suffix, n_images):
+    # (2³² − 1) × 28 × 28 is 3 TiB, a MemoryError if allocated; 10⁶ images, 784 MB that the
+    # allocator hands out at once and a read of a tiny file would never fill.
+    import tracemalloc
+
+    path = tmp_path / f"images{suffix}"
+    write_lying_idx(path, n_images)
+    tracemalloc.start()
+    try:
+        for read in (read_idx, idx_shape):
+            with pytest.raises(ValueError, match=f"{n_images * 784:,} bytes") as e:
+                read(path)
+            assert str(path) in str(e.value)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, peak
+
+
+def test_a_folder_with_a_lying_idx_header_falls_back_to_the_cache(tmp_path):
+    make_idx_folder(tmp_path / "m")     # its training part promises 2³² − 1 images
+    write_lying_idx(tmp_path / "m" / "train-images-idx3-ubyte.gz", 2**32 - 1)
+    write_lying_idx(tmp_path / "m" / "train-labels-idx1-ubyte.gz", 2**32 - 1, images=False)
+    X = np.random.default_rng(0).integers(0, 256, (10, 784), dtype=np.uint8)
+    write_cache(tmp_path / "cache", "mnist", X, np.arange(10, dtype=np.uint8), 7)
+    X2, _, source, description = load_mnist(data_dir=tmp_path / "m")
+    assert source == "cache" and np.array_equal(X2, X)
+    assert f"the IDX folder {tmp_path / 'm'} was skipped" in description
 
 
 def test_write_idx_refuses_what_idx_cannot_hold(tmp_path):
@@ -397,6 +440,24 @@ def test_a_mirror_serving_a_broken_file_is_skipped(tmp_path, fake_network):
     assert "unreadable cache" in description  # the skipped cache is mentioned, not hidden
     assert np.array_equal(X, expected_rows(arrays)[0])
     assert load_mnist(allow_download=False)[2] == "cache"  # and it was replaced by a good one
+
+
+def test_a_mirror_serving_a_lying_idx_header_is_skipped(tmp_path, fake_network, monkeypatch):
+    arrays, _, _ = fake_network
+    first, second = KINDS["mnist"].mirrors
+    write_lying_idx(tmp_path / "images.gz", 2**32 - 1)
+    write_lying_idx(tmp_path / "labels.gz", 2**32 - 1, images=False)
+    lying = {f"{first}train-images-idx3-ubyte.gz": (tmp_path / "images.gz").read_bytes(),
+             f"{first}train-labels-idx1-ubyte.gz": (tmp_path / "labels.gz").read_bytes()}
+    serve = urllib.request.urlopen
+
+    def urlopen(url, timeout=None):
+        return FakeResponse(lying[url]) if url in lying else serve(url, timeout)
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    X, _, source, description = load_mnist()
+    assert source == "download" and second in description
+    assert np.array_equal(X, expected_rows(arrays)[0])
 
 
 def test_openml_is_the_last_resort(monkeypatch):
