@@ -1,7 +1,7 @@
 """Gradient checking: backpropagation against the definition of a derivative.
 
-The engine's tests trust one method, and this is it (``tests/support/gradcheck.py``
-imports it from here): move one number by ±ε, run the forward pass twice, and divide::
+The Training page's step mode checks a network's gradients as the engine's tests do: move
+one number by ±ε, run the forward pass twice, and divide::
 
     ∂L/∂θ ≈ (L(θ + ε) − L(θ − ε)) / 2ε
 
@@ -19,7 +19,8 @@ averages the two slopes of a corner and backprop rightly takes one of them.
 batch: on a float64 copy (the network itself is not touched), with each Dropout drawing
 the same mask at every pass, and — for tensors larger than ``max_entries`` — on a seeded
 sample of their entries. The forward passes for a perturbed layer start at that layer
-(what comes before it does not change).
+(what comes before it does not change). The tests hold a finite-difference oracle of their
+own (``tests/support/gradcheck.py``) and check this one against it.
 """
 
 from __future__ import annotations

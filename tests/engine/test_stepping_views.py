@@ -4,6 +4,7 @@ the source lines (the files themselves), the gradient check (it fails on a broke
 backward), the divergence diagnosis (an independent search for the first overflow), the
 initialisation spreads and the 2-D unit maps (the forward pass written out)."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from nncore.initializers import INITIALIZERS
 from nncore.stepping import (Stepper, check_gradients, diagnose_run, initial_spreads,
                              neuron_view, record_step, sources, unit_maps)
 from nncore.stepping.gradcheck import PASS
+from nncore.stepping.gradcheck import numeric_gradient as engine_numeric_gradient
+from support.gradcheck import numeric_gradient as oracle_gradient
 from nncore.stepping.initialisation import with_initialisation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,6 +210,51 @@ def test_gradient_check_passes_on_the_engine_and_fails_on_a_broken_backward(monk
     monkeypatch.setattr(Dense, "backward", off_by_one_percent)
     checks = check_gradients(seed003_net(), X, y)
     assert {c.name: c.verdict for c in checks}["layer0.W"] == "fail"
+
+
+def test_the_gradient_oracle_is_the_tests_own():
+    """tests/support/gradcheck.py imports nothing of the engine: the reference answer of
+    every gradient test is not code under test."""
+    oracle = ROOT / "tests" / "support" / "gradcheck.py"
+    imported = [alias.name for node in ast.walk(ast.parse(oracle.read_text()))
+                if isinstance(node, ast.Import) for alias in node.names]
+    imported += [node.module for node in ast.walk(ast.parse(oracle.read_text()))
+                 if isinstance(node, ast.ImportFrom)]
+    assert imported == ["numpy"], imported
+
+
+def cnn_with_every_layer(dtype):
+    return Network([Reshape((2, 4, 4)), Conv2D(2, 3, 3, padding=1, activation="tanh"),
+                    MaxPool2D(2), Flatten(), Dense(12, 5, "sigmoid"), Dense(5, 3, "softmax")],
+                   loss="softmax_cross_entropy", l2=0.05, seed=1, dtype=dtype)
+
+
+def test_the_pages_gradient_check_agrees_with_the_tests_own_finite_differences():
+    """check_gradients (what step mode runs) against tests/support/gradcheck.py: at every
+    entry it checks, its numeric derivative and backprop's are the oracle's derivative of
+    the loss of a whole forward pass (its own passes start at the perturbed layer)."""
+    net = cnn_with_every_layer(np.float32)
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(4, 32)), np.array([0, 2, 1, 2])
+    checks = check_gradients(net, X, y, max_entries=7)
+    reference = cnn_with_every_layer(np.float64)
+    reference.set_weights(net.get_weights())
+    Y = reference._targets(y, len(X))
+    params = {f"layer{i}.{name}": p for i, layer in enumerate(reference.layers)
+              for name, p, _ in layer.parameters()}
+    assert [c.name for c in checks] == list(params)
+    loss = lambda: reference.compute_loss(reference.forward(X, True), Y)
+    for c in checks:
+        at = oracle_gradient(loss, params[c.name])[tuple(np.array(c.entries).T)]
+        assert len(c.entries) == min(7, params[c.name].size) and not c.kinks
+        assert np.allclose(c.numeric, at, rtol=1e-7, atol=1e-9), c.name
+        assert np.allclose(c.backprop, at, rtol=1e-5, atol=1e-8), c.name
+    # and the engine's own central differences, at the entries it is asked for
+    W, some = params["layer1.W"], [(0, 1, 2, 2), (2, 0, 0, 1)]
+    engine = engine_numeric_gradient(loss, W, entries=some)
+    where = tuple(np.array(some).T)
+    assert np.allclose(engine[where], oracle_gradient(loss, W)[where], rtol=1e-7, atol=1e-9)
+    assert np.count_nonzero(engine) == len(some)           # the others stay 0
 
 
 # ------------------------------------------------------------------ divergence
