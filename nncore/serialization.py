@@ -59,7 +59,21 @@ FILE_LIMITS = NpzLimits(
 
 
 class ModelFileError(ValueError):
-    """The file is not a usable nncore model; the message says what is wrong."""
+    """The file is not a usable nncore model; the message says what is wrong.
+
+    A message may quote the file — a member's name, a value, the complaint of a layer it
+    describes — and a file may hold millions of characters: every message is made one line
+    of at most ``MAX_MESSAGE`` characters here, where all of them pass. The beginning (which
+    file, what is wrong) and the end (what was expected) are kept; the middle gives way."""
+
+    MAX_MESSAGE = 300
+
+    def __init__(self, message: str):
+        message = " ".join(str(message).splitlines())
+        if len(message) > self.MAX_MESSAGE:
+            head = 2 * self.MAX_MESSAGE // 3
+            message = message[:head] + " … " + message[head + 3 - self.MAX_MESSAGE:]
+        super().__init__(message)
 
 
 def save(network, path) -> None:
@@ -235,7 +249,7 @@ def _read_header(archive, name) -> dict:
         header = json.loads(text)
     except ValueError as exc:     # JSONDecodeError, or an integer of over 4300 digits
         raise ModelFileError(f"{name}: the model description is not valid JSON "
-                             f"({str(exc)[:120]}).") from None
+                             f"({exc}).") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{name}: the model description is not a JSON object.")
     if header.get("format") != FORMAT:
@@ -410,7 +424,7 @@ def check_metadata(metadata, name) -> dict:
             RunSpec.from_dict(metadata["spec"])
         except (ValueError, TypeError) as exc:
             raise ModelFileError(f"{name}: the run recorded in the metadata is not a valid "
-                                 f"run spec ({str(exc)[:160]}).") from None
+                                 f"run spec ({exc}).") from None
     return metadata
 
 

@@ -363,6 +363,39 @@ def test_weights_are_checked_finite_in_the_dtype_the_network_computes_in():
     assert load(npz(ok)).layers[0].W[0, 0] == 1e39
 
 
+# ------------------------------------------------------------------ messages
+_WEIGHTS = {"layer0.W": np.zeros((4, 2), np.float32), "layer0.b": np.zeros(2, np.float32)}
+_LONG = MAX_JSON - 1000                    # as long as a text model.json can still hold
+
+
+def _member_named(name: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(name, b"x")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("make", [
+    # the longest: an activation's name of nearly MAX_JSON characters, which the layer's
+    # own complaint quotes in full
+    lambda: npz({"model.json": model_json([dense(4, 2, "x" * _LONG)]), **_WEIGHTS}),
+    lambda: npz({"model.json": model_json([dense(4, 2, "x\n" * (_LONG // 2))]), **_WEIGHTS}),
+    lambda: npz({"model.json": model_json([dense(4, 2)], optimizer="z" * _LONG), **_WEIGHTS}),
+    lambda: npz({"model.json": model_json([{**dense(4, 2), "init": "q" * _LONG}]), **_WEIGHTS}),
+    lambda: npz({"model.json": model_json([dense(4, 2), {"type": "Dropout", "rate": "r" * _LONG}]),
+                 **_WEIGHTS}),
+    lambda: npz({"model.json": model_json([dense(4, 2)], metadata={"spec": {"x" * _LONG: 1}}),
+                 **_WEIGHTS}),
+    # member names: as long as the directory's bound lets them be
+    lambda: npz({"model.json": model_json([dense(4, 2)]), **_WEIGHTS, "a" * 10_000: np.zeros(1)}),
+    lambda: _member_named("n" * 14_000 + ".txt"),
+], ids=["activation", "activation-lines", "optimizer", "init", "dropout", "spec", "member",
+        "not-npy"])
+def test_a_message_quoting_the_file_is_one_bounded_line(make):
+    message = refused(make(), "hostile.npz", peak_mb=64)
+    assert len(message) <= ModelFileError.MAX_MESSAGE
+
+
 # ------------------------------------------------------------------ metadata
 @pytest.mark.parametrize("metadata, fragment", [
     ("moons", "metadata is not a JSON object"),
