@@ -123,10 +123,11 @@ def check_gradients(network, X, y, *, weights=None, max_entries: int = 10,
         a_in = t.records[i].input
         for name, p, _ in layer.parameters():
             key = f"layer{i}.{name}"
-            entries = list(np.ndindex(p.shape))
-            if len(entries) > max_entries:
-                picked = rng.choice(len(entries), size=max_entries, replace=False)
-                entries = [entries[k] for k in sorted(picked)]
+            picked = np.arange(p.size)           # flat indices, in the order of p.ravel()
+            if p.size > max_entries:
+                picked = np.sort(rng.choice(p.size, size=max_entries, replace=False))
+            take = np.unravel_index(picked, p.shape)          # one index array per axis
+            entries = [tuple(idx) for idx in np.transpose(take).tolist()]
 
             def loss_from_here(i=i, a_in=a_in):
                 _fix_masks(net)
@@ -136,7 +137,6 @@ def check_gradients(network, X, y, *, weights=None, max_entries: int = 10,
                 return net.compute_loss(a, Y)
 
             numeric = numeric_gradient(loss_from_here, p, entries=entries)
-            take = tuple(np.array(entries).T)
             b, n = analytic[key][take], numeric[take]
             kinks = _on_a_kink(loss_from_here, p, entries, b, n)
             smooth = [k for k in range(len(entries)) if k not in kinks]

@@ -6,6 +6,7 @@ initialisation spreads and the 2-D unit maps (the forward pass written out)."""
 
 import ast
 import re
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -255,6 +256,24 @@ def test_the_pages_gradient_check_agrees_with_the_tests_own_finite_differences()
     where = tuple(np.array(some).T)
     assert np.allclose(engine[where], oracle_gradient(loss, W)[where], rtol=1e-7, atol=1e-9)
     assert np.count_nonzero(engine) == len(some)           # the others stay 0
+
+
+def test_a_few_entries_of_a_large_layer_are_drawn_without_listing_them_all():
+    """Two entries of a 1024 × 1024 layer: the check's memory is of the order of the
+    network's parameters (it used to make a tuple for each of the million entries)."""
+    net = Network([Dense(4, 1024, "tanh"), Dense(1024, 1024, "tanh"), Dense(1024, 2, "softmax")],
+                  seed=0)
+    X, y = np.random.default_rng(0).normal(size=(2, 4)), np.array([0, 1])
+    float64_bytes = 8 * sum(p.size for _, p, _ in net.parameters())
+    tracemalloc.start()
+    try:
+        checks = check_gradients(net, X, y, max_entries=2)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [len(c.entries) for c in checks] == [2] * 6 and checks[2].sampled
+    assert all(c.verdict == "pass" for c in checks)
+    assert peak < 8 * float64_bytes, (peak, float64_bytes)
 
 
 # ------------------------------------------------------------------ divergence
