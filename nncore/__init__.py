@@ -12,8 +12,9 @@ this order, each file building on the ones before:
 5. ``network.py`` — the stack of layers, ``fit`` (the training loop), predict and score;
 6. ``training.py`` — what ``fit`` reports (events, History) and how it is stopped or paused;
 7. ``trace.py`` — one pass kept layer by layer: activations, gradients, saliency;
-8. ``schedules.py``, ``serialization.py`` (``save`` / ``load``, ``.npz`` without pickle),
-   ``metrics.py``, ``vision.py`` (a drawing → an MNIST-style digit);
+8. ``schedules.py``, ``serialization.py`` (``save`` / ``load``, ``.npz`` without pickle;
+   ``archive.py`` and ``model_files/`` check a file before it is trusted), ``metrics.py``,
+   ``vision.py`` (a drawing → an MNIST-style digit);
 9. ``data/`` (the data sets), ``runs/`` (a run as plain data, presets, experiments),
    ``jobs/`` (training off the caller's thread), ``cli.py`` (``python -m nncore``).
 

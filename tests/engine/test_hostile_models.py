@@ -26,8 +26,9 @@ from nncore.archive import ArchiveError, NpzLimits, open_npz
 from nncore.layers import Dense
 from nncore.runs.schema import DENSE, LIMITS, RUN
 from nncore.runs.spec import RunSpec, build_network
-from nncore.serialization import (FILE_LIMITS, MAX_JSON, MAX_JSON_DEPTH, json_depth,
-                                  plan_parameters)
+from nncore.model_files.description import MAX_JSON, MAX_JSON_DEPTH, json_depth
+from nncore.model_files.plan import plan_parameters
+from nncore.serialization import FILE_LIMITS
 
 MB = 1024 * 1024
 
