@@ -37,6 +37,7 @@ CSV_HEADER = ("x1", "x2", "label")
 _TEXT = re.compile(r"[A-Za-z0-9_-]*", re.ASCII)
 _VALUE = np.full(256, -1, dtype=np.int64)                  # byte → digit value (−1: none)
 _VALUE[np.frombuffer(DIGITS.encode("ascii"), np.uint8)] = np.arange(64)
+_PLACES = np.array([18, 12, 6, 0])      # the four digits' places: 64³, 64², 64, 1 as shifts
 
 
 class PointsError(ValueError):
@@ -85,7 +86,7 @@ def encode(X, y) -> str:
         raise PointsError(f"Point {bad[0] + 1} has class {y[bad[0]].item()!r}; classes are 0 … "
                           f"{MAX_CLASSES - 1}.")
     codes = code_of(labels, i[:, 0], i[:, 1])                        # (n,)
-    digits = (codes[:, None] >> np.array([18, 12, 6, 0])) & 63       # (n, 4)
+    digits = (codes[:, None] >> _PLACES) & 63                        # (n, 4)
     return bytes(np.frombuffer(DIGITS.encode("ascii"), np.uint8)[digits].ravel()).decode("ascii")
 
 
@@ -99,14 +100,36 @@ def decode(text: str) -> tuple[np.ndarray, np.ndarray]:
         raise PointsError(f"Drawn points take {CHARS} characters each; this text has "
                           f"{len(text)}, which is not a whole number of points.")
     check_count(len(text) // CHARS)
-    digits = _VALUE[np.frombuffer(text.encode("ascii"), np.uint8)].reshape(-1, CHARS)   # (n, 4)
-    codes = (digits << np.array([18, 12, 6, 0])).sum(axis=1)
-    labels, i1, i2 = parts_of(codes)
-    bad = np.flatnonzero((labels >= MAX_CLASSES) | (i1 > TOP) | (i2 > TOP))
-    if len(bad):
-        raise PointsError(f"Drawn point {bad[0] + 1} is not a point of the plane with a class "
-                          f"0 … {MAX_CLASSES - 1}.")
-    return np.stack([to_coordinate(i1), to_coordinate(i2)], axis=1), labels
+    X, y, kept = _read(text.encode("ascii"))
+    if not kept.all():
+        raise PointsError(f"Drawn point {np.argmin(kept) + 1} is not a point of the plane "
+                          f"with a class 0 … {MAX_CLASSES - 1}.")
+    return X, y
+
+
+def decode_lenient(text: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(X, y, dropped) of text from outside, such as a link's: the points ``decode`` would
+    read, in order, skipping each group of four characters that is not one — a character
+    outside the alphabet, a point off the plane or of no class, a short group at the end —
+    and how many were skipped. Never raises. At most ``MAX_POINTS`` are read; the groups
+    after them count as skipped."""
+    text = str(text)
+    groups = -(-len(text) // CHARS)                   # a short last group is one too
+    # One byte per character: "?" stands for any that is not ASCII, and is no digit.
+    X, y, kept = _read(text[:MAX_POINTS * CHARS].encode("ascii", "replace"))
+    return X[kept], y[kept], groups - int(np.count_nonzero(kept))
+
+
+def _read(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every whole group of four bytes of ``raw`` read as a point: (X (n, 2), y (n,),
+    kept (n,)), where ``kept`` says which groups are points of the plane with a class —
+    four digits of the alphabet, a class below ``MAX_CLASSES``, indices up to ``TOP``.
+    (X and y of the others mean nothing.)"""
+    n = len(raw) // CHARS
+    digits = _VALUE[np.frombuffer(raw, np.uint8, count=n * CHARS)].reshape(n, CHARS)  # (n, 4)
+    labels, i1, i2 = parts_of((digits << _PLACES).sum(axis=1))
+    kept = (digits >= 0).all(axis=1) & (labels < MAX_CLASSES) & (i1 <= TOP) & (i2 <= TOP)
+    return np.stack([to_coordinate(i1), to_coordinate(i2)], axis=1), labels, kept
 
 
 def check_count(n: int) -> None:

@@ -62,6 +62,40 @@ def test_a_text_that_is_not_points_is_refused_with_the_first_bad_point(text, wor
         drawn.decode(text)
 
 
+def test_text_from_outside_keeps_its_points_and_counts_what_is_not_one():
+    """The lenient decoder (a link's points) reads the groups of four characters that are
+    points — the same points, in order, that ``decode`` reads from them alone — and counts
+    the others: a character outside the alphabet (ASCII or not), a class of 4, an index
+    past 600, a short group at the end."""
+    X, y = some_points(5, classes=4, seed=2)
+    good = [drawn.encode(X[k:k + 1], y[k:k + 1]) for k in range(5)]
+    bad = ["%%%%", "ÀAAA", "QAAA", "CZwA"]
+    text = good[0] + bad[0] + good[1] + good[2] + bad[1] + bad[2] + good[3] + bad[3] + good[4]
+    X2, y2, dropped = drawn.decode_lenient(text + "AB")
+    assert dropped == 5 and np.array_equal(y2, y)
+    assert np.array_equal(X2, drawn.decode("".join(good))[0])
+    assert drawn.decode_lenient(drawn.encode(X, y))[2] == 0
+    X0, y0, dropped = drawn.decode_lenient("")
+    assert X0.shape == (0, 2) and len(y0) == 0 and dropped == 0
+    _, y_many, dropped = drawn.decode_lenient("AAAA" * (drawn.MAX_POINTS + 3))
+    assert len(y_many) == drawn.MAX_POINTS and dropped == 3     # read up to the bound
+
+
+def test_a_link_reads_its_points_with_the_data_sets_own_decoder(monkeypatch):
+    from nncore.runs.links import spec_from_params
+
+    X, y = some_points(6, classes=2, seed=3)
+    text = drawn.encode(X, y)
+    link = {"v": "2", "data": "points", "pts": text[:8] + "%%%%" + text[8:]}
+    spec, notes = spec_from_params(link)
+    assert spec.data["points"] == text and notes == [
+        "1 of the link's 7 points is not a point of the plane with a class 0 … 3; it was left out."]
+    asked = []
+    monkeypatch.setattr(drawn, "decode_lenient", lambda t: asked.append(t) or (X[:1], y[:1], 0))
+    spec, notes = spec_from_params({"v": "2", "data": "points", "pts": text})
+    assert asked == [text] and spec.data["points"] == text[:4] and notes == []
+
+
 def test_points_off_the_plane_or_of_no_class_cannot_be_written():
     with pytest.raises(drawn.PointsError, match="Point 2 is not on the plane"):
         drawn.encode([[0, 0], [3.2, 0]], [0, 1])

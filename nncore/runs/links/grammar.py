@@ -60,27 +60,17 @@ _CONV = re.compile(r"conv(\d{1,7})x(\d{1,7})([a-z_]+)", re.ASCII)
 _POOL = re.compile(r"pool(\d{1,7})", re.ASCII)
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?", re.ASCII)
 _WHOLE = re.compile(r"\d{1,7}", re.ASCII)
-_WHOLE_64 = re.compile(r"[A-Za-z0-9_-]{1,4}", re.ASCII)     # base 64: drawn.DIGITS
 UPLOAD = "upload"             # the app's name for an uploaded data set (never in a link)
 
 
-def parse_number(text: str, whole: bool = False, base: int = 10) -> float | int | None:
+def parse_number(text: str, whole: bool = False) -> float | int | None:
     """The one parser of every number a link holds: ``12``, ``-0.5``, ``1e-3`` in ASCII
-    digits (with ``whole``, only 0 … 9999999 as an int), or None for anything else. With
-    ``base=64``, a whole number of one to four base-64 digits (``A`` = 0 … ``_`` = 63, the
-    URL-safe alphabet): each of your own points is one such number.
+    digits (with ``whole``, only 0 … 9999999 as an int), or None for anything else. (Your
+    own points are not numbers of the link: ``nncore.data.points`` reads their text.)
 
     ``float`` and ``int`` alone are too lenient for untrusted text: they take "١٢"
     (Arabic-Indic digits), "1_000", " 12 ", "inf" and "nan"; and ``str.isdigit`` is no
-    guard, since "²" passes it but not ``int``. (Nor is ``base64.b64decode``, which skips
-    what is not in its alphabet.)"""
-    if base == 64:
-        if not _WHOLE_64.fullmatch(text):
-            return None
-        value = 0
-        for digit in text:
-            value = 64 * value + drawn.DIGITS.index(digit)
-        return value
+    guard, since "²" passes it but not ``int``."""
     if whole:
         return int(text) if _WHOLE.fullmatch(text) else None
     if not _NUMBER.fullmatch(text):

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Mapping
 
-import numpy as np
-
 from .grammar import (ALL_KEYS, ASSIGNMENT_KEYS, DATA_KEYS, FORMAT, IGNORED_KEYS,
                                LEFT_OUT, LOSS_CODES, MAX_LAYERS_LENGTH, MAX_LINK_POINTS,
                                MAX_POINTS_LENGTH, MAX_VALUE_LENGTH, OPTIMIZER_KEYS,
@@ -245,11 +243,12 @@ def _spec_from_params(params: Mapping) -> tuple[RunSpec, list[str]]:
 
 
 def _points(r: _Reader, data: dict) -> None:
-    """Your own points, as the link carries them (``pts``): each point one whole number in
-    four base-64 digits (``nncore.data.points``), read by the one parser and kept when it
-    is a point of the plane with a class. The value's length was bounded before anything
-    was read (``MAX_POINTS_LENGTH``), so a link holds at most ``MAX_LINK_POINTS``. Without
-    ``pts`` the plane starts empty — and ``npts`` says how many did not travel."""
+    """Your own points, as the link carries them (``pts``): read by the data set's own
+    lenient decoder (``nncore.data.points.decode_lenient``), which keeps every group of
+    four characters that is a point of the plane with a class and counts the others. The
+    value's length was bounded before anything was read (``MAX_POINTS_LENGTH``), so a link
+    holds at most ``MAX_LINK_POINTS``. Without ``pts`` the plane starts empty — and
+    ``npts`` says how many did not travel."""
     text, missing = r.take("pts"), r.take("npts")
     if text is None:
         if missing is not None:
@@ -258,19 +257,14 @@ def _points(r: _Reader, data: dict) -> None:
                    f"points: more than the {MAX_LINK_POINTS} a link can carry, so the plane "
                    "starts empty. Ask for them as a CSV file and upload it on the Dataset page.")
         return
-    groups = [text[i:i + drawn.CHARS] for i in range(0, len(text), drawn.CHARS)]
-    codes = [parse_number(g, base=64) if len(g) == drawn.CHARS else None for g in groups]
-    unread = sum(code is None for code in codes)
-    labels, i1, i2 = drawn.parts_of([code for code in codes if code is not None])
-    on_plane = (labels < drawn.MAX_CLASSES) & (i1 <= drawn.TOP) & (i2 <= drawn.TOP)
-    left_out = unread + int(np.count_nonzero(~on_plane))
+    X, y, left_out = drawn.decode_lenient(text)
     if left_out:
-        r.note(f"{left_out} of the link's {len(groups)} points {'is' if left_out == 1 else 'are'} "
-               f"not a point of the plane with a class 0 … {drawn.MAX_CLASSES - 1}; "
-               f"{'it was' if left_out == 1 else 'they were'} left out.")
-    if on_plane.any():
-        X = np.stack([drawn.to_coordinate(i1[on_plane]), drawn.to_coordinate(i2[on_plane])], 1)
-        data["points"] = drawn.encode(X, labels[on_plane])
+        r.note(f"{left_out} of the link's {len(y) + left_out} points "
+               f"{'is' if left_out == 1 else 'are'} not a point of the plane with a class "
+               f"0 … {drawn.MAX_CLASSES - 1}; {'it was' if left_out == 1 else 'they were'} "
+               "left out.")
+    if len(y):
+        data["points"] = drawn.encode(X, y)
 
 
 def _format(r: _Reader) -> int:
