@@ -39,6 +39,7 @@ from . import points as drawn
 from . import toy2d
 from .dataset import DataUnavailable, Dataset
 from .mnist import KINDS as MNIST_KINDS
+from .mnist import IMAGE_SHAPE as MNIST_IMAGE_SHAPE
 from .mnist import N_PIXELS, mnist_dataset
 from .splits import train_val_test_split
 
@@ -180,6 +181,9 @@ def dataset_info(name) -> DatasetInfo:
     return DATASETS[name]
 
 
+DIGITS_IMAGE_SHAPE = (8, 8)      # scikit-learn's bundled digits
+
+
 def known_shape(name) -> tuple[int, int] | None:
     """(features, classes) that loading the data set ``name`` gives, known without loading
     it (so a summary can size a network before the data is there); None for other names."""
@@ -187,7 +191,16 @@ def known_shape(name) -> tuple[int, int] | None:
         return N_PIXELS, len(MNIST_KINDS[name].class_names)
     if name in _GENERATORS:
         return 2, len(_GENERATORS[name].class_names)
-    return {"digits": (64, 10), "clusters": (2, 3)}.get(name)
+    digits = DIGITS_IMAGE_SHAPE[0] * DIGITS_IMAGE_SHAPE[1]
+    return {"digits": (digits, 10), "clusters": (2, 3)}.get(name)
+
+
+def known_image_shape(name) -> tuple[int, int] | None:
+    """(height, width) of the images of the data set ``name``, which conv layers read,
+    known without loading it; None for 2-D points and other names."""
+    if name in MNIST_KINDS:
+        return MNIST_IMAGE_SHAPE
+    return {"digits": DIGITS_IMAGE_SHAPE}.get(name)
 
 
 def load_dataset(name, *, val_fraction=None, test_fraction=None, seed=None, limit=None,
@@ -309,7 +322,8 @@ def _digits(p, fallback_reason=None):
         description += (f" — a fallback, used because the requested data could not be loaded: "
                         f"{fallback_reason}")
     return _split_into_dataset("digits", description, X, y, p, tuple(str(d) for d in range(10)),
-                               image_shape=(8, 8), source="bundled", fallback_reason=fallback_reason)
+                               image_shape=DIGITS_IMAGE_SHAPE, source="bundled",
+                               fallback_reason=fallback_reason)
 
 
 def _drawn(p, text):

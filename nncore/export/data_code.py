@@ -12,48 +12,35 @@ from __future__ import annotations
 import textwrap
 
 from ..data import points as drawn
-from ..data.registry import DATASETS, _resolve
+from ..data.registry import DATASETS, _resolve, known_image_shape, known_shape
 from ..data.splits import _part_size
 from .document import Section, code
 
-# What a data set gives a network, known without loading it: features per sample, classes,
-# and the image shape conv layers read (None for points).
-DATA_SHAPES = {
-    "mnist": (784, 10, (28, 28)),
-    "fashion-mnist": (784, 10, (28, 28)),
-    "digits": (64, 10, (8, 8)),
-    "moons": (2, 2, None),
-    "circles": (2, 2, None),
-    "xor": (2, 2, None),
-    "spiral": (2, 3, None),
-    "clusters": (2, 3, None),
-    "points": (2, None, None),          # as many classes as the points have
-}
-assert set(DATA_SHAPES) == set(DATASETS)
 _MNIST_ENV = {"mnist": "NNCORE_MNIST_DIR", "fashion-mnist": "NNCORE_FASHION_MNIST_DIR"}
 
 
 def data_settings(data: dict) -> tuple[dict, int, int, tuple | None]:
-    """(the data dict with every parameter filled in, n_features, n_classes, image_shape);
-    a data set the script cannot make is an ExportError."""
+    """(the data dict with every parameter filled in, n_features, n_classes, image_shape):
+    the registry's shapes, known without loading the data (your own points: as many
+    classes as the points have); a data set the script cannot make is an ExportError."""
     from .plan import ExportError
 
     name = data.get("name")
-    if name not in DATA_SHAPES:
+    if name not in DATASETS:
         what = ("An uploaded data set lives in the app's session only" if name == "upload"
                 else f"The data set {name!r} is not one of the lab's")
         raise ExportError(f"{what}, so a script cannot load it: export a setup on one of "
-                          f"the lab's data sets ({', '.join(DATA_SHAPES)}).")
+                          f"the lab's data sets ({', '.join(DATASETS)}).")
     try:
         params = _resolve(DATASETS[name], {k: v for k, v in data.items()
                                            if k not in ("name", "points")})
-        if name == "points":       # your own points: the script holds them
+        if name == drawn.NAME:     # your own points: the script holds them
             _, y = drawn.decode(data.get("points") or "")
             drawn.check_trainable(y)
             return {"name": name, **params, "points": data["points"]}, 2, int(y.max()) + 1, None
     except ValueError as exc:
         raise ExportError(str(exc)) from None
-    return {"name": name, **params}, *DATA_SHAPES[name]
+    return {"name": name, **params}, *known_shape(name), known_image_shape(name)
 
 
 def data_section(data: dict, n_outputs: int, notebook: bool = False) -> Section:
@@ -267,4 +254,4 @@ def _mnist(d, n_outputs, notebook):
     return Section("The data", words, "\n".join(lines), imports)
 
 
-__all__ = ["DATA_SHAPES", "data_settings", "data_section"]
+__all__ = ["data_settings", "data_section"]

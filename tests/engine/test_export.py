@@ -16,8 +16,11 @@ import numpy as np
 import pytest
 
 from nncore import Conv2D, Dense, Network, Reshape, save
-from nncore.data import write_idx
+from nncore.data import load_dataset, write_idx
+from nncore.data.mnist import KINDS as MNIST_KINDS
+from nncore.data.registry import DATASETS
 from nncore.export import ExportError, export_model, export_spec
+from nncore.export.data_code import data_settings
 from nncore.runs.presets import PRESETS, get_preset
 from nncore.runs.run import train_spec
 from nncore.runs.spec import LayerSpec, RunSpec
@@ -262,6 +265,19 @@ def test_what_cannot_be_exported_is_refused_with_a_sentence_before_writing(tmp_p
     assert "does not record the run it was trained with" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not out.exists() and not (tmp_path / "bare.ipynb").exists()
+
+
+@pytest.mark.parametrize("name", [name for name in DATASETS if name != "points"])
+def test_a_script_is_sized_by_the_registrys_shapes_which_are_the_loaded_ones(name, tiny_mnist):
+    """The network of a script is built from the data set's shapes known without loading
+    it (the registry's): features, classes and image shape are those of the data set
+    loaded (MNIST and Fashion-MNIST from tiny IDX files of their image size)."""
+    _, n_features, n_classes, image_shape = data_settings({"name": name})
+    where = ({"data_dir": tiny_mnist, "allow_download": False, "allow_fallback": False}
+             if name in MNIST_KINDS else {})
+    loaded = load_dataset(name, **where)
+    assert (n_features, n_classes, image_shape) == (loaded.n_features, loaded.n_classes,
+                                                    loaded.image_shape)
 
 
 def _flat_dense(width):
