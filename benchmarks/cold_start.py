@@ -155,10 +155,11 @@ def main() -> None:
                   + ", ".join(f"{n} {v:.2f} s" for n, v in m["servers"].items()), flush=True)
         browser.close()
     extra = first_run_modules(*apps["the lab"]) - first_run_modules(*apps["one-line app"])
-    heavy = sorted(m for m in extra if m.split(".")[0] in HEAVY or m in HEAVY)
+    heavy = sorted({m.split(".")[0] for m in extra} & set(HEAVY))
     tops = sorted({m.split(".")[0] for m in extra})
-    print(f"the first page run imports {len(extra)} modules more than the one-line app's "
-          f"({', '.join(tops)}); heavy among them: {', '.join(heavy) or 'none'}")
+    print(f"the first page run imports {len(extra)} modules more than the one-line app's, from "
+          f"{len(tops)} packages ({', '.join(tops[:25])}{' …' if len(tops) > 25 else ''}); "
+          f"heavy among them: {', '.join(heavy) or 'none'}")
     print(json.dumps({"rounds": args.rounds, **results, "extra_top_modules": tops,
                       "heavy_modules": heavy, "load_end": load()}))
 
