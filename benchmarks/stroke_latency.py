@@ -117,7 +117,7 @@ def one_round(browser, url: str, model: Path) -> dict:
     page.get_by_role("link", name="Inference", exact=True).click()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(model))
     expect(page.get_by_text("Loaded model.npz")).to_be_visible(timeout=WAIT)
-    expect(page.locator(CANVAS)).to_be_visible(timeout=WAIT)
+    expect(page.locator(CANVAS).last).to_be_visible(timeout=WAIT)
     time.sleep(1.0)
     page.evaluate(WATCH)
     strokes, untimed, first = [], 0, None
