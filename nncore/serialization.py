@@ -39,7 +39,7 @@ from .archive import ArchiveError, NpzLimits, open_npz
 from .model_files.description import FORMAT, MAX_JSON, VERSION, read_description
 from .model_files.errors import ModelFileError, shown
 from .model_files.metadata import check_metadata
-from .model_files.plan import MAX_SIZED_LAYERS, plan_parameters
+from .model_files.plan import MAX_SIZED_LAYERS, plan_model
 from .network import Network
 from .runs.schema import LIMITS
 
@@ -130,7 +130,7 @@ def _load(archive, name):
         raise ModelFileError(f"{name}: the model's dtype must be float32 or float64, got "
                              f"{shown(dtype)}.")
     try:
-        plan = plan_parameters(config["layers"])
+        plan = plan_model(config["layers"]).shapes
     except ValueError as exc:
         raise ModelFileError(f"{name}: {exc}") from None
 

@@ -1,17 +1,19 @@
 """The layers of a model file, worked out from the numbers in its description alone.
 
-``plan_parameters(layers)`` reads the layer list of model.json — the dicts ``get_config``
+``plan_model(layers)`` reads the layer list of model.json — the dicts ``get_config``
 writes — and says which parameter arrays it needs and of which shapes, building nothing.
 Every size is held to the bounds of a run's spec (``runs.schema``: units, filters,
-kernels, strides, pools, how many layers, parameters, multiply-adds per sample), so a file
+kernels, strides, pools, how many layers, parameters, work per sample), so a file
 cannot describe a network the app would not let a visitor train.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ..runs.schema import CONV, DENSE, LIMITS, MAXPOOL
+from ..runs.work import layer_work
 from .errors import shown
 
 _SIZED = ("Dense", "Conv2D", "MaxPool2D")        # the layers a spec counts as layers
@@ -21,11 +23,21 @@ MAX_SIZED_LAYERS = LIMITS["max_hidden_layers"] + 1   # the hidden layers and the
 MAX_LAYER_ENTRIES = 3 * MAX_SIZED_LAYERS + 2
 
 
-def plan_parameters(layers: list) -> dict[str, tuple]:
-    """The parameter arrays a model's layer list describes — "layer0.W" → shape — worked
-    out from the numbers in it alone, nothing built, and checked against the bounds of a
-    run (``runs.schema``): units, filters, kernels, strides, pools, how many layers, and in
-    all the parameters and the multiply-adds per sample. A ValueError says what is over."""
+@dataclass(frozen=True)
+class ModelPlan:
+    """What a layer list describes: its parameter arrays ("layer0.W" → shape), how many
+    numbers they hold, and one sample's work through them (``runs.work``)."""
+
+    shapes: dict[str, tuple]
+    parameters: int
+    work_per_sample: int
+
+
+def plan_model(layers: list) -> ModelPlan:
+    """The parameter arrays a model's layer list describes, worked out from the numbers in
+    it alone, nothing built, and checked against the bounds of a run (``runs.schema``):
+    units, filters, kernels, strides, pools, how many layers, and in all the parameters and
+    the work per sample. A ValueError says what is over."""
     if len(layers) > MAX_LAYER_ENTRIES:
         raise ValueError(f"the model has {len(layers)} layer entries; a model of at most "
                          f"{LIMITS['max_hidden_layers']} hidden layers has at most "
@@ -45,8 +57,6 @@ def plan_parameters(layers: list) -> dict[str, tuple]:
                 raise ValueError(f"{where} takes {n_in} inputs, but the layer before it gives "
                                  f"{_shape_text(shape)}.")
             plan[f"layer{i}.W"], plan[f"layer{i}.b"] = (n_in, n_out), (n_out,)
-            parameters += n_in * n_out + n_out
-            work += n_in * n_out
             shape = (n_out,)
         elif kind == "Conv2D":
             C, H, W = _image(shape, where)
@@ -67,8 +77,6 @@ def plan_parameters(layers: list) -> dict[str, tuple]:
                 raise ValueError(f"{where}: its {kh}×{kw} filters do not fit the {H}×{W} maps "
                                  "it receives.")
             plan[f"layer{i}.W"], plan[f"layer{i}.b"] = (F, c_in, kh, kw), (F,)
-            parameters += F * c_in * kh * kw + F
-            work += F * c_in * kh * kw * OH * OW
             shape = (F, OH, OW)
         elif kind == "MaxPool2D":
             C, H, W = _image(shape, where)
@@ -101,6 +109,10 @@ def plan_parameters(layers: list) -> dict[str, tuple]:
             raise ValueError(f"Unknown layer description {shown(layer)}: expected a type "
                              "among Dense, ActivationLayer, Dropout, Conv2D, MaxPool2D, "
                              "Flatten, Reshape.")
+        if kind in ("Dense", "Conv2D"):
+            weights, biases = plan[f"layer{i}.W"], plan[f"layer{i}.b"]
+            parameters += math.prod(weights) + math.prod(biases)
+            work += layer_work(weights, math.prod(biases), shape)
         sized += kind in _SIZED
     if sized > MAX_SIZED_LAYERS:
         raise ValueError(f"the model has {sized} layers; a run has at most "
@@ -111,7 +123,7 @@ def plan_parameters(layers: list) -> dict[str, tuple]:
     if work > LIMITS["max_sample_work"]:
         raise ValueError(f"the model needs {work:,} multiply-adds per sample, above the "
                          f"limit of {LIMITS['max_sample_work']:.0e}.")
-    return plan
+    return ModelPlan(plan, parameters, work)
 
 
 def is_whole(value) -> bool:

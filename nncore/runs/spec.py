@@ -27,6 +27,7 @@ from .schema import (CONV, DEFAULT_DATA, DEFAULT_HIDDEN, DEFAULT_OPTIMIZER, DEFA
                      DENSE, HIDDEN_ACTIVATIONS, LAYER, LAYER_KINDS, LIMITS, MAXPOOL, OPTIMIZER,
                      OPTIMIZERS, OUTPUT_ACTIVATIONS, RUN, SCHEDULE, SCHEDULES, RunTooLarge,
                      SpecError, SpecProblem, check_choice_settings)
+from .work import layer_work
 
 
 @dataclass(frozen=True)
@@ -233,10 +234,15 @@ class RunSpec:
         return next((p for p in self.problems(n_classes) if p.blocking), None)
 
     def work(self, n_train: int, n_features: int, n_classes: int, image_shape=None) -> float:
-        """epochs × training samples × parameters: a rough size of the whole run. (With conv
-        layers, whose few weights are used at every pixel, multiply-adds per sample instead.)"""
-        per_sample = _work_per_sample(self, n_features, n_classes, image_shape)
+        """epochs × training samples × the work per sample: a rough size of the whole run."""
+        per_sample = self.work_per_sample(n_features, n_classes, image_shape)
         return float(self.epochs) * n_train * per_sample
+
+    def work_per_sample(self, n_features: int, n_classes: int, image_shape=None) -> int:
+        """One sample's work through the network this spec builds, counted as everywhere
+        (``runs.work``): parameters for a dense layer, multiply-adds for a conv layer."""
+        return sum(layer_work(*layer) for layer in
+                   _weighted_layers(self, n_features, n_classes, image_shape))
 
     # What a second of this machine's training buys (2 cores, measured with the presets):
     # dense layers ~2e10 multiply-adds per second, conv layers (im2col and pooling copies
@@ -271,7 +277,7 @@ class RunSpec:
                 "hidden", f"This network is too large for the shared demo: {params:,} "
                 f"parameters, above the limit of {LIMITS['max_parameters']:,}. Use fewer or "
                 "smaller layers (a pooling layer before the first dense layer, say).")
-        per_sample = _work_per_sample(self, n_features, n_classes, image_shape)
+        per_sample = self.work_per_sample(n_features, n_classes, image_shape)
         if per_sample > LIMITS["max_sample_work"]:
             raise RunTooLarge(
                 "hidden", f"This network is too large for the shared demo: {per_sample:,} "
@@ -285,7 +291,7 @@ class RunSpec:
         self.check_size(n_features, n_classes, image_shape)
         work = self.work(n_train, n_features, n_classes, image_shape)
         if work > LIMITS["max_work"]:
-            per_sample = _work_per_sample(self, n_features, n_classes, image_shape)
+            per_sample = self.work_per_sample(n_features, n_classes, image_shape)
             what = ("multiply-adds per sample" if _has_image_layers(self) else "parameters")
             raise RunTooLarge(
                 "epochs",
@@ -297,10 +303,8 @@ class RunSpec:
 
 
 def count_parameters(spec: RunSpec, n_features: int, n_classes: int, image_shape=None) -> int:
-    if _has_image_layers(spec):
-        return sum(p for p, _ in _layer_costs(spec, n_features, n_classes, image_shape))
-    sizes = [n_features] + [h.units for h in spec.hidden] + [spec.output_layer(n_classes)[0]]
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    layers = _weighted_layers(spec, n_features, n_classes, image_shape)
+    return sum(math.prod(weights) + n_biases for weights, n_biases, _ in layers)
 
 
 # ------------------------------------------------------------------ conv layers in a spec
@@ -361,33 +365,25 @@ def _image_layers(spec: RunSpec, n_features: int, image_shape=None) -> tuple[lis
     return layers, shape
 
 
-def _layer_costs(spec: RunSpec, n_features: int, n_classes: int,
-                 image_shape=None) -> list[tuple[int, int]]:
-    """(parameters, multiply-adds per sample) of every parametric layer a spec builds."""
-    costs = []
-    layers, _ = _image_layers(spec, n_features, image_shape)
-    shape = (n_features,)   # the layers start with Reshape: walk them from the flat input
-    for layer in layers:
-        if isinstance(layer, Conv2D):
+def _weighted_layers(spec: RunSpec, n_features: int, n_classes: int,
+                     image_shape=None) -> list[tuple[tuple, int, tuple]]:
+    """(weight shape, number of biases, one sample's output shape) of every layer with
+    weights a spec builds: its conv layers built (they are small), its dense layers not."""
+    weighted, width = [], n_features
+    if _has_image_layers(spec):
+        layers, _ = _image_layers(spec, n_features, image_shape)
+        shape = (n_features,)   # the layers start with Reshape: walk them from the flat input
+        for layer in layers:
             out = layer.output_shape(shape)
-            n = layer.W.size + layer.b.size
-            costs.append((n, layer.W.size * out[1] * out[2]))
+            if isinstance(layer, Conv2D):
+                weighted.append((layer.W.shape, layer.b.size, out))
             shape = out
-        else:
-            shape = layer.output_shape(shape)
-    width = int(math.prod(shape))
+        width = int(math.prod(shape))
     units = [h.units for h in spec.hidden if h.kind == "dense"] + [spec.output_layer(n_classes)[0]]
     for u in units:
-        costs.append((width * u + u, width * u))
+        weighted.append(((width, u), u, (u,)))
         width = u
-    return costs
-
-
-def _work_per_sample(spec: RunSpec, n_features: int, n_classes: int, image_shape=None) -> int:
-    """Parameters for dense-only specs; multiply-adds (or parameters, if more) with conv."""
-    if not _has_image_layers(spec):
-        return count_parameters(spec, n_features, n_classes)
-    return sum(max(p, macs) for p, macs in _layer_costs(spec, n_features, n_classes, image_shape))
+    return weighted
 
 
 def build_network(spec: RunSpec, n_features: int, n_classes: int, image_shape=None) -> Network:

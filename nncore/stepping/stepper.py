@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from ..layers import Conv2D, Dense, Dropout
+from ..runs.work import layer_work
 from ..schedules import get_schedule
 from ..training import BatchPlan
 from .divergence import Divergence, diagnose
@@ -52,15 +53,14 @@ class StepTooLarge(ValueError):
 
 
 def work_per_sample(network) -> int:
-    """Multiply-adds of one sample's forward pass: in × out of every Dense, and the
-    filter weights × output pixels of every Conv2D."""
+    """One sample's work through ``network``, counted as a run's spec and a model file
+    count it (``runs.work``): about in × out for a Dense layer, filter weights × output
+    pixels for a Conv2D."""
     shape, total = tuple(network.input_shape), 0
     for layer in network.layers:
         out = layer.output_shape(shape)
-        if isinstance(layer, Dense):
-            total += layer.W.size
-        elif isinstance(layer, Conv2D):
-            total += layer.W.size * out[1] * out[2]
+        if isinstance(layer, (Dense, Conv2D)):
+            total += layer_work(layer.W.shape, layer.b.size, out)
         shape = out
     return int(total)
 

@@ -25,10 +25,11 @@ from nncore import ModelFileError, Network, load, save
 from nncore.archive import ArchiveError, NpzLimits, open_npz
 from nncore.layers import Dense
 from nncore.runs.schema import DENSE, LIMITS, RUN
-from nncore.runs.spec import RunSpec, build_network
+from nncore.runs.spec import RunSpec, build_network, count_parameters
 from nncore.model_files.description import MAX_JSON, MAX_JSON_DEPTH, json_depth
-from nncore.model_files.plan import plan_parameters
+from nncore.model_files.plan import plan_model
 from nncore.serialization import FILE_LIMITS
+from nncore.stepping import work_per_sample
 
 MB = 1024 * 1024
 
@@ -580,8 +581,25 @@ def _spec_networks():
 
 def test_the_plan_read_from_a_description_is_what_the_built_network_holds():
     for net in _spec_networks():
-        plan = plan_parameters(net.get_config()["layers"])
-        assert plan == {name: p.shape for name, p, _ in net.parameters()}
+        plan = plan_model(net.get_config()["layers"])
+        assert plan.shapes == {name: p.shape for name, p, _ in net.parameters()}
+        assert plan.parameters == net.n_parameters()
+
+
+def test_a_spec_its_model_file_and_the_step_mode_count_the_same_work_per_sample():
+    specs = [RunSpec(hidden=[{"units": 256}, {"units": 128}]),
+             RunSpec(hidden=[{"kind": "conv", "filters": 8, "kernel": 3, "padding": "same"},
+                             {"kind": "maxpool"}, {"units": 32}], separate_activations=True),
+             # a conv layer whose maps are 1×1: more parameters than multiply-adds
+             RunSpec(hidden=[{"kind": "conv", "filters": 4, "kernel": 5, "stride": 2},
+                             {"kind": "maxpool", "pool": 3},
+                             {"kind": "conv", "filters": 2, "kernel": 4}, {"units": 8}])]
+    for spec in specs:
+        net = build_network(spec, 784, 10, image_shape=(28, 28))
+        counts = (spec.work_per_sample(784, 10, (28, 28)),
+                  plan_model(net.get_config()["layers"]).work_per_sample,
+                  work_per_sample(net))
+        assert len(set(counts)) == 1, ([h.describe() for h in spec.hidden], counts)
 
 
 def test_the_largest_dense_network_a_run_allows_loads():
@@ -589,8 +607,9 @@ def test_the_largest_dense_network_a_run_allows_loads():
     spec = RunSpec(hidden=hidden)
     spec.check_size(LIMITS["max_features"], 50)            # the run allows it …
     layers = build_network(spec, LIMITS["max_features"], 50).get_config()["layers"]
-    plan = plan_parameters(layers)                          # … and so does a model file
-    assert sum(np.prod(s) for s in plan.values()) < LIMITS["max_parameters"]
+    plan = plan_model(layers)                               # … and so does a model file
+    assert plan.parameters == count_parameters(spec, LIMITS["max_features"], 50)
+    assert plan.parameters < LIMITS["max_parameters"]
 
 
 def test_a_network_over_the_limits_is_refused_by_the_run_too():

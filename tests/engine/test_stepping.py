@@ -366,11 +366,11 @@ def test_fit_never_records(monkeypatch):
 # ------------------------------------------------------------------ bounds
 def test_work_per_sample_counts_multiply_adds_and_bounds_are_sentences():
     dense = Network([Dense(784, 256, "relu"), Dense(256, 10, "softmax")])
-    assert work_per_sample(dense) == 784 * 256 + 256 * 10
+    per_sample = 784 * 256 + 256 + 256 * 10 + 10                # a dense layer's parameters
+    assert work_per_sample(dense) == per_sample
     conv = RUNS["cnn"][0]()
-    assert work_per_sample(conv) == 2 * 9 * 4 * 4 + 8 * 3      # filters × pixels, then dense
+    assert work_per_sample(conv) == 2 * 9 * 4 * 4 + 8 * 3 + 3  # filters × pixels, then dense
     check_bounds(dense, 128, 400)
-    per_sample = 784 * 256 + 256 * 10
     too_many_rows = int(STEP_BOUNDS["max_step_work"] // per_sample) + 1
     with pytest.raises(StepTooLarge, match="use a batch size of at most"):
         check_bounds(dense, too_many_rows, 1)
