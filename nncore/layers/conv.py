@@ -179,7 +179,8 @@ class Conv2D(WeightedLayer):
             return None
         if self.shifted is None:
             dcols = np.matmul(W_col.T, d)                 # W_colᵀ · δ: (m, C·kh·kw, OH·OW)
-            return col2im(dcols, self.x.shape, self.kh, self.kw, self.stride, self.padding)
+            return col2im(dcols, self.x.shape, self.kh, self.kw, self.stride,
+                          self.padding)                   # dX: (m, C, H, W)
         dcols = np.matmul(W_col.T, d, out=self.shifted.empty_cols(d.dtype))  # (m, C·kh·kw, Hp·Wp)
         return self.shifted.col2im(dcols)                 # dX: (m, C, H, W)
 
