@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 
 import streamlit as st
 
@@ -44,10 +45,21 @@ def _sorry(exc: Exception) -> str:
             "developers. Your setup is kept: try again, or take another step.")
 
 
+def _settle_imports() -> None:
+    """Plotly reads pandas from ``sys.modules`` as it finds it there, without importing it;
+    on a server just started, another script run (one that a click interrupted, say) may be
+    halfway through importing it, and a figure built now would meet a module half made.
+    Importing it waits for that import to finish. (Nothing to do once pandas is whole.)"""
+    module = sys.modules.get("pandas")
+    if module is not None and not hasattr(module, "Series"):
+        import pandas  # noqa: F401
+
+
 def guarded(fn):
     """Run ``fn``; an unexpected error becomes a sentence on the page."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        _settle_imports()
         try:
             return fn(*args, **kwargs)
         except Exception as exc:

@@ -11,7 +11,6 @@ points inside it and not thousands of grid points. No Streamlit here.
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import plotly.graph_objects as go
@@ -35,11 +34,6 @@ def plane_figure(X: np.ndarray, y: np.ndarray, *, erasing: bool, locked: bool = 
                  height: int = 520) -> go.Figure:
     """The plane with points ``X`` (n, 2) of classes ``y``. While adding, a click lands on
     the grid; while ``erasing``, a dragged box selects the points inside it."""
-    if "pandas" in sys.modules:
-        # Plotly checks every array against pandas when pandas is in sys.modules, and reads
-        # it there as it is — half made while another script run (one a click interrupted,
-        # on a server just started) is still importing it. Importing it waits for that.
-        import pandas  # noqa: F401
     fig = go.Figure()
     if not erasing and not locked:
         fig.add_trace(go.Scattergl(
