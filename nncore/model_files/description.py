@@ -40,7 +40,8 @@ def json_depth(text: str) -> int:
             in_string = True
         elif c == "[" or c == "{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
         elif c == "]" or c == "}":
             depth -= 1
     return deepest
