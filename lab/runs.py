@@ -48,6 +48,7 @@ from nncore.jobs.threads import BackgroundTask, BackgroundTrainer, SessionToken
 from nncore.optimizers import get_optimizer
 from nncore.runs.run import build_for
 from nncore.runs.schema import LIMITS, RunTooLarge, SpecError
+from nncore.runs.work import work_per_sample
 from nncore.training import TrainingError
 
 TRAINER = "trainer"        # the session's run: a ProcessTrainer (a BackgroundTrainer where
@@ -211,11 +212,12 @@ def _continued(spec, dataset, model):
     problem = model_fits(model, dataset)
     if problem:
         raise ValueError(problem)
-    work = float(spec.epochs) * dataset.n_train * model.n_parameters()
+    per_sample = work_per_sample(model)     # counted as a spec's run is (nncore.runs.work)
+    work = float(spec.epochs) * dataset.n_train * per_sample
     if work > LIMITS["max_work"]:
         raise RunTooLarge("epochs", f"This run is too large for the shared demo: {spec.epochs} "
-                          f"epochs × {dataset.n_train:,} samples × {model.n_parameters():,} "
-                          f"parameters = {work:.2g}, above the limit of "
+                          f"epochs × {dataset.n_train:,} samples × {per_sample:,} "
+                          f"per sample = {work:.2g}, above the limit of "
                           f"{LIMITS['max_work']:.0e}. Use fewer epochs.")
     network = model.copy()
     network.optimizer = get_optimizer(dict(spec.optimizer))

@@ -1,8 +1,8 @@
 """One sample's work through a network, counted one way wherever it is bounded.
 
 A run's spec (``RunSpec.work_per_sample``, before anything is built), a model file's
-description (``model_files.plan``, from its numbers alone) and a built network (the step
-mode's ``stepping.work_per_sample``) all count it with ``layer_work``, so
+description (``model_files.plan``, from its numbers alone) and a built network
+(``work_per_sample`` below: the step mode's bounds, a model trained further) all count it with ``layer_work``, so
 ``LIMITS["max_sample_work"]`` and ``LIMITS["max_work"]`` mean one thing.
 
 A layer with weights W and biases b costs one sample the larger of
@@ -28,3 +28,17 @@ def layer_work(weight_shape, n_biases: int, out_shape) -> int:
     weights = math.prod(weight_shape)
     positions = math.prod(out_shape[1:])        # 1 for a Dense layer's (units,)
     return max(weights * positions, weights + n_biases)
+
+
+def work_per_sample(network) -> int:
+    """One sample's work through a built ``network``, counted as a run's spec and a model
+    file count it: about in × out for a Dense layer, filter weights × output pixels for a
+    Conv2D."""
+    from ..layers import Conv2D, Dense
+    shape, total = tuple(network.input_shape), 0
+    for layer in network.layers:
+        out = layer.output_shape(shape)
+        if isinstance(layer, (Dense, Conv2D)):
+            total += layer_work(layer.W.shape, layer.b.size, out)
+        shape = out
+    return int(total)

@@ -32,8 +32,8 @@ import math
 
 import numpy as np
 
-from ..layers import Conv2D, Dense, Dropout
-from ..runs.work import layer_work
+from ..layers import Dropout
+from ..runs.work import work_per_sample
 from ..schedules import get_schedule
 from ..training import BatchPlan
 from .divergence import Divergence, diagnose
@@ -50,19 +50,6 @@ STEP_BOUNDS = {
 
 class StepTooLarge(ValueError):
     """A press of a step button would go over ``STEP_BOUNDS``; the message says why."""
-
-
-def work_per_sample(network) -> int:
-    """One sample's work through ``network``, counted as a run's spec and a model file
-    count it (``runs.work``): about in × out for a Dense layer, filter weights × output
-    pixels for a Conv2D."""
-    shape, total = tuple(network.input_shape), 0
-    for layer in network.layers:
-        out = layer.output_shape(shape)
-        if isinstance(layer, (Dense, Conv2D)):
-            total += layer_work(layer.W.shape, layer.b.size, out)
-        shape = out
-    return int(total)
 
 
 def check_bounds(network, batch_rows: int, steps: int) -> None:

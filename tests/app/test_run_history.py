@@ -237,3 +237,22 @@ def test_drawn_points_are_compared_by_count_and_fingerprint_not_their_text():
     assert a["data.points"].startswith("4 points in 2 classes (#")
     assert text_a not in a["data.points"]
     assert a["data.points"] != b["data.points"]            # two sets of four tell apart
+
+
+def test_training_a_conv_model_further_is_sized_as_a_run_of_its_spec_would_be():
+    """A model trained further counts its work per sample as runs and model files do
+    (nncore.runs.work): a convolution's multiply-adds, not its handful of parameters."""
+    from lab import runs
+    from nncore.layers import Conv2D, Flatten, Reshape
+    from nncore.runs.schema import LIMITS, RunTooLarge
+    from nncore.runs.work import work_per_sample
+    model = Network([Reshape((1, 8, 8)), Conv2D(1, 64, 5, padding=2, activation="relu"),
+                     Flatten(), Dense(64 * 64, 10, "softmax")], seed=0)
+    spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(16)], epochs=1)
+    data = load_spec_data(spec)
+    per_sample = work_per_sample(model)
+    assert per_sample > 3 * model.n_parameters()      # the conv's 102,400 multiply-adds
+    epochs = int(LIMITS["max_work"] / (data.n_train * per_sample)) + 1
+    assert epochs * data.n_train * model.n_parameters() < LIMITS["max_work"]
+    with pytest.raises(RunTooLarge, match="per sample"):
+        runs._continued(spec.replace(epochs=epochs), data, model)
