@@ -9,7 +9,8 @@ freshly started server.) Everything else lives in the ``lab`` package.
 
 import streamlit as st
 
-from lab import datasets, pages, run_views, runs, state
+from lab import datasets, pages, run_views, runs, sharing, state
+from lab.page import guarded
 from lab.summaries import data_line, network_line
 
 # Material icons, not emoji: the first emoji icon of a server costs it 0.1 s (Streamlit
@@ -29,20 +30,25 @@ page = st.navigation([
     st.Page(pages.INFERENCE, title="Inference", icon=":material/draw:", url_path="inference"),
 ])
 
-with st.sidebar:
+@guarded
+def sidebar() -> None:
+    """The setup, the session's run, an assignment's lock and the share link."""
     spec = state.get_spec()
     st.caption("Current setup")
     st.markdown(f"**Data:** {data_line(spec)}")
     st.markdown(f"**Network:** {network_line(spec, *datasets.known_shape(spec.data))}")
     # "Training: epoch 3/10", refreshed while a run goes on (the Training page shows its own)
     run_views.sidebar(poll=page.url_path != "training")
-    from lab import sharing     # an assignment link's lock (and Unlock); what a link cannot carry
-    sharing.lock_status()
+    sharing.lock_status()       # an assignment link's lock (and Unlock)
     with st.expander("🔗 Share this setup"):
         st.code(state.share_url(), language=None, wrap_lines=False)   # one line, never split
         st.caption("Copy this link (the icon at the top right of the box): it opens the same "
                    "data, network, hyper-parameters and seed.")
-        sharing.link_limits()
+        sharing.link_limits()   # what a link cannot carry
+
+
+with st.sidebar:
+    sidebar()
 
 if state.link_notes():
     with st.container(border=True):

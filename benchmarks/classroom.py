@@ -5,10 +5,11 @@ Run by hand (never by the tests), with Chromium and Playwright installed:
     NNCORE_MNIST_DIR=/path/to/mnist python benchmarks/classroom.py [--sizes 10 20 30]
 
 One ``streamlit run app.py`` server, started by this script as a host would start it. Its
-visitors are real Chromium pages (one browser, a context per visitor, the whole browser at
-nice 19 and its CPU counted apart: the browsers stand for the visitors' own machines). Half
+visitors are real Chromium pages (one browser, a context per visitor, the whole browser in a
+cgroup of the lowest CPU weight and its CPU counted apart: the browsers stand for the
+visitors' own machines; nice alone does not hold Chromium back, see ``browser_command``). Half
 of them open the seed 003 moons preset's link, half a small MNIST network's (784-32-10,
-Adam, 2 epochs); all press "Start training" at once; the script waits until every run has
+Adam, 20 epochs); all press "Start training" at once; the script waits until every run has
 ended and every page shows its own result.
 
 What it measures, per class size N:
@@ -206,9 +207,12 @@ def setups():
     from nncore.runs.spec import LayerSpec, RunSpec
 
     moons = get_preset("seed003-moons").run_spec()
+    # The issue's small network (784-32-10, Adam) took 6.4 s for 2 epochs when it was
+    # written; it takes 0.4 s now, so that 30 clicks would take longer than all the runs
+    # together. 20 epochs (about 4 s alone) keep the runs, not the clicking, the measure.
     mnist = RunSpec(data={"name": "mnist"}, hidden=[LayerSpec(32)],
-                    optimizer={"name": "adam", "lr": 0.001}, batch_size=64, epochs=2, seed=0)
-    long_mnist = mnist.replace(epochs=20)
+                    optimizer={"name": "adam", "lr": 0.001}, batch_size=64, epochs=20, seed=0)
+    long_mnist = mnist.replace(epochs=200)
     link = lambda spec: "/training?" + query_string(spec_to_params(spec))   # noqa: E731
     return {"moons": (link(moons), moons.epochs), "mnist": (link(mnist), mnist.epochs),
             "long-mnist": (link(long_mnist), long_mnist.epochs)}
@@ -242,8 +246,9 @@ def class_round(browser, base: str, n: int, links, log: Path, server_pid: int, s
     server_cpu, _, browser_cpu = cpu_seconds(server_pid)
     with MemoryWatch(server_pid) as memory:
         clicked = time.time()
-        for page in pages:
-            page.get_by_role("button", name="Start training").click()
+        for page in pages:          # a click each, without waiting for the page to answer
+            page.get_by_role("button", name="Start training").dispatch_event("click")
+        click_spread = time.time() - clicked
         lines = wait_for_log(log, before + n, timeout=60 * 30)[before:]
         outcomes = wait_for_pages(pages, timeout=60)
     server_cpu2, _, browser_cpu2 = cpu_seconds(server_pid)
@@ -266,6 +271,7 @@ def class_round(browser, base: str, n: int, links, log: Path, server_pid: int, s
         "pages_with_their_own_result": own, "page_problems": problems,
         "wait_p50": percentile(waits, 0.5), "wait_p95": percentile(waits, 0.95),
         "run_p50": percentile(runs, 0.5), "run_p95": percentile(runs, 0.95),
+        "click_spread_seconds": click_spread,
         "wall_seconds": wall, "solo_sum_over_cores": solo_sum / cores,
         "wall_ratio": wall / (solo_sum / cores),
         "peak_rss_mb": memory.peak["rss_mb"], "peak_pss_mb": memory.peak["pss_mb"],
@@ -318,7 +324,7 @@ def main(argv=None) -> None:
     results = {"cores": cores, "rounds": [], "solo": {}}
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=browser_command(19, 0), args=[
+            browser = pw.chromium.launch(executable_path=browser_command(19, 0, lowest=True), args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync",
@@ -342,7 +348,8 @@ def main(argv=None) -> None:
                 print(f"N={n}: {r['finished']}/{n} finished, {r['pages_with_their_own_result']} "
                       f"pages show their own result, problems {r['page_problems'] or 'none'}; "
                       f"wait p50 {r['wait_p50']:.1f} s p95 {r['wait_p95']:.1f} s; run p50 "
-                      f"{r['run_p50']:.1f} s p95 {r['run_p95']:.1f} s; wall {r['wall_seconds']:.1f} s"
+                      f"{r['run_p50']:.1f} s p95 {r['run_p95']:.1f} s; clicks over "
+                      f"{r['click_spread_seconds']:.1f} s; wall {r['wall_seconds']:.1f} s"
                       f" = {r['wall_ratio']:.2f} × (solo sum ÷ cores = "
                       f"{r['solo_sum_over_cores']:.1f} s); peak RSS {r['peak_rss_mb']:.0f} MB, "
                       f"PSS {r['peak_pss_mb']:.0f} MB, shm {r['peak_shm_mb']:.0f} MB, "

@@ -95,21 +95,28 @@ def mnist_and_chromium(data_dir: str | None) -> str:
     return data_dir
 
 
-def browser_command(nice: int, cpu_percent: int) -> str:
-    """Chromium itself, or a wrapper script that starts it niced and/or in a CPU-capped
-    cgroup."""
-    if not nice and not cpu_percent:
+def browser_command(nice: int, cpu_percent: int, lowest: bool = False) -> str:
+    """Chromium itself, or a wrapper script that starts it niced, in a CPU-capped cgroup,
+    and/or (``lowest``) in a cgroup of the lowest CPU weight.
+
+    Nice alone does not hold Chromium back: run as root, it sets its own processes'
+    priorities (measured here: the browser process at nice −8, renderers at 0 and 5,
+    whatever it was started with). A cgroup's weight (cpu.shares = 2, against 1024 for
+    everything else) holds whatever its processes do to their nice values."""
+    if not nice and not cpu_percent and not lowest:
         return CHROMIUM
     lines = ["#!/bin/sh"]
-    if cpu_percent:
+    if cpu_percent or lowest:
         group = Path("/sys/fs/cgroup/cpu/nnlab-browser")
         try:
             group.mkdir(exist_ok=True)
             (group / "cpu.cfs_period_us").write_text("100000")
-            (group / "cpu.cfs_quota_us").write_text(str(1000 * cpu_percent))
+            (group / "cpu.cfs_quota_us").write_text(str(1000 * cpu_percent) if cpu_percent
+                                                    else "-1")
+            (group / "cpu.shares").write_text("2" if lowest else "1024")
         except OSError as exc:
-            raise SystemExit(f"error: cannot cap the browser's CPU ({exc}); this needs root "
-                             "and a cgroup v1 cpu controller at /sys/fs/cgroup/cpu.")
+            raise SystemExit(f"error: cannot put the browser in a cgroup ({exc}); this needs "
+                             "root and a cgroup v1 cpu controller at /sys/fs/cgroup/cpu.")
         lines.append(f"echo $$ > {group}/cgroup.procs")
     lines.append(f'exec nice -n {nice} {CHROMIUM} "$@"')
     wrapper = Path(tempfile.mkdtemp()) / "chromium"

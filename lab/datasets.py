@@ -17,10 +17,12 @@ the pages say so.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import threading
 
+import numpy as np
 import streamlit as st
 
 from lab import state
@@ -285,10 +287,15 @@ def uploaded() -> dict | None:
 
 
 def set_upload(upload: dict) -> None:
-    """Keep an uploaded data set in this session and make it the current data."""
+    """Keep an uploaded data set in this session and make it the current data. The data
+    dict names this upload (a fingerprint of its arrays), so that a run of an earlier upload
+    is never scored on a later one that replaced it."""
+    fingerprint = hashlib.sha1(np.ascontiguousarray(upload["X"]).tobytes())
+    fingerprint.update(np.ascontiguousarray(upload["y"]).tobytes())
+    upload = {**upload, "id": fingerprint.hexdigest()[:12]}
     st.session_state[UPLOADED] = upload
     st.session_state.pop(UPLOAD_SPLIT, None)
-    state.set_spec(state.get_spec().replace(data=dict(UPLOAD_DATA)))
+    state.set_spec(state.get_spec().replace(data={**UPLOAD_DATA, "upload": upload["id"]}))
 
 
 def uploaded_dataset(data: dict) -> Dataset:
@@ -297,6 +304,9 @@ def uploaded_dataset(data: dict) -> Dataset:
     if not upload:
         raise ValueError("No uploaded data set in this session: upload one on the Dataset "
                          "page or choose another data set.")
+    if data.get("upload") not in (None, upload.get("id")):
+        raise ValueError("That was an earlier upload, replaced since by "
+                         f"{upload['filename']}: upload it again to use it.")
     key = json.dumps(data, sort_keys=True)
     held = st.session_state.get(UPLOAD_SPLIT)
     if held and held[0] == key:

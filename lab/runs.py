@@ -49,7 +49,7 @@ from nncore.optimizers import get_optimizer
 from nncore.runs.run import build_for
 from nncore.runs.schema import LIMITS, RunTooLarge, SpecError
 from nncore.runs.work import work_per_sample
-from nncore.training import TrainingError
+from nncore.training import History, TrainingError
 
 TRAINER = "trainer"        # the session's run: a ProcessTrainer (a BackgroundTrainer where
                            # processes cannot start), or None
@@ -121,6 +121,7 @@ def current() -> BackgroundTrainer | None:
 
 
 def current_task() -> BackgroundTask | None:
+    _presence().touch()             # the experiment panel's poll is a sign of life too
     task = st.session_state.get(TASK)
     return task if isinstance(task, BackgroundTask) else None
 
@@ -154,12 +155,13 @@ def start(spec, dataset, *, continue_model=None, initial_weights=None,
     start the spec's network from those weights: a twin run). Returns None when it
     started, else the sentence saying why not. ``purpose`` tells pages whose run it is;
     ``preset`` names the preset the spec is, and goes into the trained model's metadata."""
+    collect()           # a run that has ended hands its network on before another replaces it
     reason = busy()
     if reason:
         return reason
     try:
         network = (_continued(spec, dataset, continue_model) if continue_model is not None
-                   else _built(spec, dataset))
+                   else build_network(spec, dataset))
         if initial_weights is not None:
             _start_from(network, initial_weights)
     except (SpecError, TrainingError, ValueError) as exc:
@@ -187,8 +189,10 @@ def start(spec, dataset, *, continue_model=None, initial_weights=None,
     return None
 
 
-def _built(spec, dataset):
-    """The spec's network, once the spec suits the data and fits the hosted limits."""
+def build_network(spec, dataset):
+    """The spec's network, once the spec suits the data and fits the hosted limits
+    (``SpecError`` / ``RunTooLarge`` with a sentence when it does not): what Start and
+    step mode train."""
     blocking = spec.blocking_problem(dataset.n_classes)
     if blocking is not None:
         raise SpecError(blocking.field, blocking.message)
@@ -302,8 +306,7 @@ def history() -> RunHistory:
 def _remember(trainer, final) -> None:
     """Add the run that has just ended to the history, with its final figures."""
     h = final.history
-    metrics = {k: h[k][-1] for k in ("train_loss", "train_accuracy", "val_loss",
-                                     "val_accuracy") if h.get(k)}
+    metrics = History.last_figures(h)
     try:
         dataset = datasets.dataset_for(trainer.meta["data"])
         if dataset.n_test:

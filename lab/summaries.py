@@ -17,7 +17,8 @@ def data_line(spec: RunSpec) -> str:
     name = spec.data["name"]
     specs = UPLOAD_PARAMS if name == UPLOAD else getattr(DATASETS.get(name), "params", {})
     params = ", ".join(specs[k].say(v) if k in specs else drawn.say(v) if k == "points"
-                       else f"{k} {v}" for k, v in spec.data.items() if k != "name")
+                       else f"{k} {v}" for k, v in spec.data.items()
+                       if k not in ("name", "upload"))     # (an upload's fingerprint: no words)
     line = dataset_title(name) + (f" ({params})" if params else "")
     if fell_back(spec.data):
         line += " — unavailable, the 8×8 digits stand in"

@@ -86,6 +86,15 @@ class History:
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
 
+    FIGURES = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+
+    @staticmethod
+    def last_figures(history) -> dict:
+        """The newest epoch's loss and accuracy, training and validation, those recorded;
+        ``history`` is a History or its ``as_dict()``."""
+        get = history.get if isinstance(history, dict) else lambda name: getattr(history, name)
+        return {name: get(name)[-1] for name in History.FIGURES if get(name)}
+
     @property
     def seconds_per_epoch(self) -> float:
         """Median training seconds per epoch (robust to a slow first epoch)."""

@@ -43,34 +43,6 @@ def _fast(traces: list[dict], layout: dict) -> go.Figure:
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
-def epoch_figure(history: dict, metric: str) -> go.Figure:
-    """Loss or accuracy per epoch, training and validation."""
-    epochs = np.asarray(history.get("epoch", []), dtype=np.int64)
-    train = history.get(f"train_{metric}", [])
-    val = history.get(f"val_{metric}", [])
-    mode = "lines+markers" if len(epochs) <= 40 else "lines"
-    traces = [{"type": "scatter", "x": epochs, "y": _finite(train), "name": "training",
-               "mode": mode, "line": {"color": TRAIN}}]
-    if len(val):
-        traces.append({"type": "scatter", "x": epochs, "y": _finite(val), "name": "validation",
-                       "mode": mode, "line": {"color": VAL}})
-    xaxis = {"title": {"text": "epoch"}}
-    yaxis = {"title": {"text": metric}}
-    if metric == "accuracy":
-        yaxis["tickformat"] = ".0%"
-    layout = _layout_dict("Loss per epoch" if metric == "loss" else "Accuracy per epoch")
-    if len(epochs) and len(epochs) < 10:
-        xaxis["range"] = [0.5, int(epochs.max()) + 0.5]
-    elif not len(epochs):
-        xaxis["range"] = [0, 1]
-        yaxis.update(range=[0, 1], showticklabels=metric == "accuracy")
-        layout["annotations"] = [{"text": "the first point comes at the end of epoch 1",
-                                  "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
-                                  "showarrow": False, "font": {"color": "#6b7280"}}]
-    layout.update(xaxis=xaxis, yaxis=yaxis)
-    return _fast(traces, layout)
-
-
 def ema(values, alpha: float = 0.05) -> np.ndarray:
     """Exponential moving average, the smoothed line over the raw batch losses."""
     out = []

@@ -221,7 +221,8 @@ class Scheduler:
                 "submitted": entry.submitted_at,
                 "wait_seconds": round(started - entry.submitted, 3),
                 "run_seconds": round(now - started, 3) if entry.started is not None else 0.0,
-                "estimate_seconds": entry.estimate}
+                "estimate_seconds": entry.estimate,
+                "training_seconds": getattr(entry.job.progress(), "elapsed", None)}
         try:
             with open(self.log_path, "a") as log:
                 log.write(json.dumps(line) + "\n")

@@ -38,12 +38,11 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..training import TrainingControl, TrainingDiverged
+from ..training import History, TrainingControl, TrainingDiverged
 
 BATCH_LOSS_POINTS = 2000   # keep the per-batch curve bounded for the charts
 SNAPSHOTS = 50             # evenly spaced epochs a run keeps for its replay (and its first)
 SNAPSHOT_BYTES = 8 << 20   # what their weights may take, all of them: beyond, figures only
-METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 
 
 class SessionToken:
@@ -94,7 +93,7 @@ class Snapshot:
     epoch: int
     step: int                         # batches trained by then
     elapsed: float                    # training seconds by then
-    metrics: dict                     # that epoch's figures (METRICS, those recorded)
+    metrics: dict                     # that epoch's figures (History.last_figures)
     weights: list | None = None       # the network's weights then (``get_weights``), or
                                       # None: a network too large to keep them for
 
@@ -126,10 +125,7 @@ class SnapshotPlan:
 
     def take(self, network, event, step: int) -> Snapshot:
         """The snapshot of where ``event`` stands (after ``step`` batches in all)."""
-        history = event.history
-        metrics = {name: getattr(history, name)[-1] for name in METRICS
-                   if getattr(history, name)}
-        return Snapshot(event.epoch, step, event.elapsed, metrics,
+        return Snapshot(event.epoch, step, event.elapsed, History.last_figures(event.history),
                         network.get_weights() if self.weights else None)
 
 

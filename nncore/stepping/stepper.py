@@ -45,7 +45,12 @@ from .record import StepRecord, _record
 STEP_BOUNDS = {
     "max_step_work": 2e9,       # one recorded step keeps every number of the batch
     "max_press_work": 3e10,     # all the steps of one press ("Finish the epoch")
+    "max_record_bytes": 64 * 2**20,   # what one recorded step may keep (below)
 }
+# A recorded step keeps, for every sample of its batch, each layer's input and output and
+# about four arrays of their size besides (z, σ'(z), δ, dA): some 6 float32 numbers for
+# every value a sample passes through the network.
+RECORD_BYTES_PER_VALUE = 6 * 4
 
 
 class StepTooLarge(ValueError):
@@ -62,11 +67,29 @@ def check_bounds(network, batch_rows: int, steps: int) -> None:
                            f"multiply-adds = {step:.2g}, above step mode's bound of "
                            f"{STEP_BOUNDS['max_step_work']:.0e}: use a batch size of at most "
                            f"{most:,}.")
+    record = batch_rows * _values_per_sample(network) * RECORD_BYTES_PER_VALUE
+    if record > STEP_BOUNDS["max_record_bytes"]:
+        most = max(1, int(STEP_BOUNDS["max_record_bytes"] // (record / batch_rows)))
+        raise StepTooLarge(f"A recorded step of {batch_rows:,} samples would keep about "
+                           f"{record / 2**20:,.0f} MB of numbers, above step mode's bound of "
+                           f"{STEP_BOUNDS['max_record_bytes'] // 2**20} MB: use a batch size "
+                           f"of at most {most:,}.")
     if steps * step > STEP_BOUNDS["max_press_work"]:
         raise StepTooLarge(f"{steps:,} steps of {batch_rows:,} samples × {per_sample:,} "
                            f"multiply-adds = {steps * step:.2g}, above the bound of "
                            f"{STEP_BOUNDS['max_press_work']:.0e} for one press: press Start "
                            "to train whole epochs.")
+
+
+def _values_per_sample(network) -> int:
+    """How many numbers one sample passes through ``network``: its input and every
+    layer's output."""
+    shape = tuple(network.input_shape)
+    total = math.prod(shape)
+    for layer in network.layers:
+        shape = layer.output_shape(shape)
+        total += math.prod(shape)
+    return int(total)
 
 
 class Stepper:

@@ -8,21 +8,18 @@ probability of class 1 at every grid point the figure lists, computed here with 
 network's own ``predict_proba`` — and the points they get wrong.
 """
 
-import base64
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab import pages
+from support.apptest import plotly_array, training_page
 from nncore.runs.run import build_for, load_spec_data
 from nncore.runs.spec import LayerSpec, RunSpec
 
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / pages.TRAINING)
 TIMEOUT = 30
 
 
@@ -33,14 +30,6 @@ def _spec(**changes) -> RunSpec:
     return spec.replace(**changes)
 
 
-def _app(spec: RunSpec) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=20)
-    at.session_state["spec"] = spec
-    at.run()
-    assert not at.exception
-    return at
-
-
 def _run_until_ended(at: AppTest) -> None:
     end = time.monotonic() + TIMEOUT
     while at.session_state["trainer"].progress().active:
@@ -48,15 +37,6 @@ def _run_until_ended(at: AppTest) -> None:
         time.sleep(0.05)
     at.run()
     assert not at.exception, at.exception
-
-
-def _array(value) -> np.ndarray:
-    """An array as Plotly's JSON holds it: a list, or typed base64 data."""
-    if isinstance(value, dict):
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
-    return np.asarray(value, dtype=np.float64)
 
 
 def _replay(at: AppTest) -> dict:
@@ -84,7 +64,7 @@ def _oracle(spec: RunSpec):
 def _boundary_of(net, weights, fig) -> np.ndarray:
     """P(class 1) × 255, rounded, at every point of the figure's own grid."""
     boundary = fig["data"][0]
-    xs, ys = _array(boundary["x"]), _array(boundary["y"])
+    xs, ys = plotly_array(boundary["x"]), plotly_array(boundary["y"])
     gx, gy = np.meshgrid(xs, ys)
     net.set_weights(weights)
     p = net.predict_proba(np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32))[:, 1]
@@ -93,7 +73,7 @@ def _boundary_of(net, weights, fig) -> np.ndarray:
 
 def test_the_replay_shows_each_kept_epoch_as_its_weights_draw_it():
     spec = _spec()
-    at = _app(spec)
+    at = training_page(spec)
     at.button(key="training_start").click().run()
     _run_until_ended(at)
     fig = _replay(at)
@@ -108,9 +88,9 @@ def test_the_replay_shows_each_kept_epoch_as_its_weights_draw_it():
     for frame, epoch in zip(frames, epochs):
         boundary, wrong, loss_cursor = frame["data"][0], frame["data"][1], frame["data"][2]
         expected = _boundary_of(net, weights[epoch], fig)
-        np.testing.assert_array_equal(_array(boundary["z"]).reshape(expected.shape), expected)
+        np.testing.assert_array_equal(plotly_array(boundary["z"]).reshape(expected.shape), expected)
         missed = net.predict(X) != y                    # the weights of that epoch, still set
-        np.testing.assert_allclose(np.sort(_array(wrong["x"])), np.sort(X[missed, 0]))
+        np.testing.assert_allclose(np.sort(plotly_array(wrong["x"])), np.sort(X[missed, 0]))
         assert loss_cursor["x"] == [epoch, epoch]
         title = frame["layout"]["title"]["text"]
         if epoch:
@@ -120,14 +100,14 @@ def test_the_replay_shows_each_kept_epoch_as_its_weights_draw_it():
         else:
             assert title == "Before training"
     # the figure shows the last frame: the trained network's boundary, the whole curves
-    np.testing.assert_array_equal(_array(fig["data"][0]["z"]).reshape(expected.shape),
+    np.testing.assert_array_equal(plotly_array(fig["data"][0]["z"]).reshape(expected.shape),
                                   _boundary_of(net, weights[120], fig))
     curve = next(t for t in fig["data"] if t.get("name") == "training" and t.get("yaxis") == "y2")
-    np.testing.assert_allclose(_array(curve["y"]), history.train_loss)
+    np.testing.assert_allclose(plotly_array(curve["y"]), history.train_loss)
 
 
 def test_during_the_run_the_last_frame_is_now_and_agrees_with_the_progress_line():
-    at = _app(_spec(epochs=10_000, batch_size=8))
+    at = training_page(_spec(epochs=10_000, batch_size=8))
     at.button(key="training_start").click().run()
     trainer = at.session_state["trainer"]
     try:
@@ -145,7 +125,7 @@ def test_during_the_run_the_last_frame_is_now_and_agrees_with_the_progress_line(
         assert last["layout"]["title"]["text"].startswith(f"Now: {p.epoch} of 10000 epochs done")
         assert f"{p.epoch} epochs done" in at.progress[0].proto.text
         net = trainer.model_copy()                      # the weights the run stands at
-        np.testing.assert_array_equal(_array(last["data"][0]["z"]).reshape(60, 60),
+        np.testing.assert_array_equal(plotly_array(last["data"][0]["z"]).reshape(60, 60),
                                       _boundary_of(net, net.get_weights(), fig))
     finally:
         trainer.stop()
@@ -156,7 +136,7 @@ def test_during_the_run_the_last_frame_is_now_and_agrees_with_the_progress_line(
 def test_a_run_on_images_replays_its_curves_only():
     spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(16)], batch_size=64, epochs=3,
                    seed=0)
-    at = _app(spec)
+    at = training_page(spec)
     at.button(key="training_start").click().run()
     _run_until_ended(at)
     fig = _replay(at)
@@ -186,7 +166,7 @@ def test_the_replay_figure_on_its_own(kind):
                                 "train_loss": [1 / (e + 1) for e in range(1, 11)]},
                                frames, 10, points=(X, y)).to_dict()
     assert len(fig["frames"]) == 3
-    z = _array(fig["frames"][1]["data"][0]["z"]).reshape(12, 12)
+    z = plotly_array(fig["frames"][1]["data"][0]["z"]).reshape(12, 12)
     if kind == "binary":
         np.testing.assert_array_equal(z, np.rint(grid["z"].astype(np.float64) * 255))
     else:

@@ -473,8 +473,8 @@ def _decorators(path: Path, name: str) -> set[str] | None:
 
 
 def _targets():
-    """(where, what, guard it needs, whether it has it) for every on_click / on_change and
-    every st.fragment(...)(body) in the app."""
+    """(where, what, guard it needs, whether it has it) for every on_click / on_change /
+    on_select (and a component's on_…_change) and every st.fragment(...)(body) in the app."""
     for rel, tree in _sources():
         imported = {}
         for node in ast.walk(tree):
@@ -485,10 +485,18 @@ def _targets():
             if not isinstance(node, ast.Call):
                 continue
             found = [(kw.value, _CALLBACK_GUARD) for kw in node.keywords
-                     if kw.arg in ("on_click", "on_change")]
+                     if kw.arg in ("on_click", "on_change", "on_select")
+                     or (kw.arg or "").startswith("on_") and kw.arg.endswith("_change")]
             if (isinstance(node.func, ast.Call) and getattr(node.func.func, "attr", "")
                     == "fragment" and node.args):
                 found.append((node.args[0], _FRAGMENT_GUARD))
+            # a choice between callbacks is each of them; a lambda that only returns a
+            # constant does nothing that could fail
+            while any(isinstance(v, ast.IfExp) for v, _ in found):
+                found = [pair for v, g in found for pair in
+                         ([(v.body, g), (v.orelse, g)] if isinstance(v, ast.IfExp) else [(v, g)])]
+            found = [(v, g) for v, g in found
+                     if not (isinstance(v, ast.Lambda) and isinstance(v.body, ast.Constant))]
             for value, guard in found:
                 where = f"{rel}:{value.lineno}"
                 if isinstance(value, ast.Constant) and value.value in ("rerun", "ignore"):

@@ -247,3 +247,19 @@ def test_a_hostile_points_link_is_bounded_and_noted(pts, note):
     notes = at.session_state[state.NOTES]
     assert len(notes) == 1 and note in notes[0], notes
     assert len(placed(at)[1]) <= links.MAX_LINK_POINTS
+
+
+def test_a_forged_click_or_box_gets_a_sentence_and_changes_nothing():
+    """The plane trusts nothing the browser sends: a click off the plane, a box without its
+    corners, a coordinate that is not a number — each is refused with one sentence, and the
+    points stay as they were."""
+    at = own_points(app())
+    click(at, *CLASS_0[0], label=0)
+    before = at.session_state["spec"].data.get("points")
+    forged = [dict(points=[{"curve_number": GRID_TRACE, "x": 10 ** 6, "y": 0}]),
+              dict(points=[{"curve_number": GRID_TRACE, "x": "left", "y": 0}]),
+              dict(points=[{"curve_number": GRID_TRACE}])]
+    for payload in forged:
+        ok(select_on_chart(at, "points_plane", **payload))
+        assert at.session_state["spec"].data.get("points") == before
+        assert any("nothing changed" in e.value for e in at.error), payload

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from support.apptest import moons_spec, run_until_ended, start_and_wait, training_page
+from support.apptest import (moons_spec, plotly_array, run_until_ended, start_and_wait,
+                             training_page)
 
 from lab.history import RunHistory, differing_settings, settings_of
 from nncore import Dense, Network
@@ -36,10 +37,15 @@ def test_two_runs_are_kept_and_compared_with_what_differs():
     history = at.session_state["run_history"]
     assert [r.name for r in history] == ["Run 1", "Run 2"]
     first, second = history.records
-    # the kept curves are the runs' own, and the final figures agree with them
-    assert first.history["train_loss"] == first.network.history.train_loss
-    assert second.metrics["train_loss"] == second.history["train_loss"][-1]
+    # the kept curves are those of the run itself: the same setup trained here with fit
     data = load_spec_data(_spec())
+    for record, spec in ((first, _spec()), (second, _spec(optimizer={"name": "sgd", "lr": 0.05}))):
+        again = build_for(spec, data)
+        again.fit(data.X_train, data.y_train, epochs=spec.epochs, batch_size=spec.batch_size,
+                  seed=spec.seed, shuffle=spec.shuffle, schedule=spec.schedule,
+                  validation_data=(data.X_val, data.y_val) if data.n_val else None)
+        np.testing.assert_allclose(record.history["train_loss"], again.history.train_loss,
+                                   rtol=1e-5)
     assert second.metrics["test_accuracy"] == pytest.approx(
         second.network.score(data.X_test, data.y_test))
     table = at.dataframe[0].value
@@ -200,16 +206,8 @@ def test_a_cell_of_2d_data_rings_its_points_on_the_boundary():
     ringed = next(t for t in figure["data"] if t.get("name") == "this cell")
     expected = data.X_test[(data.y_test == 0) & (pred == 0)]
     assert len(expected) > 0
-    np.testing.assert_allclose(_plotly_array(ringed["x"]), expected[:, 0], rtol=1e-6)
-    np.testing.assert_allclose(_plotly_array(ringed["y"]), expected[:, 1], rtol=1e-6)
-
-
-def _plotly_array(value) -> np.ndarray:
-    """A trace's coordinates as Plotly serialised them: a list, or typed binary data."""
-    if isinstance(value, dict):
-        import base64
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    return np.asarray(value, dtype=float)
+    np.testing.assert_allclose(plotly_array(ringed["x"]), expected[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(plotly_array(ringed["y"]), expected[:, 1], rtol=1e-6)
 
 
 def test_under_an_assignment_lock_a_twin_and_use_its_settings_say_why_not():
@@ -256,3 +254,52 @@ def test_training_a_conv_model_further_is_sized_as_a_run_of_its_spec_would_be():
     assert epochs * data.n_train * model.n_parameters() < LIMITS["max_work"]
     with pytest.raises(RunTooLarge, match="per sample"):
         runs._continued(spec.replace(epochs=epochs), data, model)
+
+
+# ------------------------------------------------------------------ the lifecycle's edges
+def test_start_right_after_a_run_ended_keeps_the_run_that_ended():
+    """A run that has ended but that no rerun has collected yet (Start pressed within the
+    page's poll) still becomes the model and joins the history before the next replaces it."""
+    at = training_page(_spec())
+    at.button(key="training_start").click().run()
+    first = at.session_state["trainer"]
+    assert first.join(30)                       # ended, and no rerun has seen it end
+    at.button(key="training_start").click().run()
+    history = at.session_state["run_history"]
+    assert [r.network for r in history][:1] == [first.network]
+    run_until_ended(at)
+    assert len(history) == 2
+
+
+def test_a_diverged_runs_retry_under_an_assignment_lock_is_refused_with_the_locks_sentence():
+    from lab import links
+    diverging = _spec(loss="mse", output_activation="linear",
+                      optimizer={"name": "sgd", "lr": 10.0}, epochs=50)
+    at = training_page(diverging, assignment=links.Assignment(locked=("lr",)))
+    start_and_wait(at)
+    diverged = at.session_state["trainer"]
+    assert diverged.progress().state == "diverged"
+    at.button(key="training_retry_diverged").click().run()
+    errors = "\n".join(e.value for e in at.error)
+    assert "fixed by the assignment link" in errors and "went wrong" not in errors
+    assert at.session_state["trainer"] is diverged           # no run started beside the lock
+    assert at.session_state["spec"].optimizer["lr"] == 10.0
+
+
+def test_the_experiment_panel_is_a_sign_of_life_as_the_run_panel_is():
+    """A visitor who only watches an experiment (no run going, no sidebar poll) is not taken
+    for gone after the heartbeat: the experiment panel's poll refreshes the presence."""
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+        from lab import runs
+        runs.init()
+        presence = st.session_state[runs.PRESENCE]
+        presence.seen -= 10_000                  # silent for hours, as far as it knows
+        runs.current_task()                      # what the experiment panel polls
+        st.text(str(presence()))
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception, at.exception
+    assert at.text[0].value == "True"

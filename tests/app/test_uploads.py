@@ -95,3 +95,40 @@ def test_a_file_name_cannot_become_a_link_or_formatting_on_the_page():
     assert "[click me](" not in shown and "*bold*" not in shown
     # Markdown renders each escaped character as itself
     assert shown.replace("\\", "") == "[click me](http://example.com)*bold*_x_.csv"
+
+
+def test_a_replaced_upload_is_never_taken_for_the_one_a_run_trained_on():
+    """The data dict of an upload names it (a fingerprint of its arrays): a run of an
+    earlier upload, scored after another replaced it, is told so instead of being scored
+    on the new one; the data line shows no fingerprint."""
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import numpy as np
+        import streamlit as st
+        from lab import datasets, state
+        from lab.summaries import data_line
+        rng = np.random.default_rng(0)
+
+        def upload(name):
+            X = rng.random((60, 2)).astype(np.float32)
+            return {"X": X, "y": (X[:, 0] > 0.5).astype(np.int64), "class_names": ("a", "b"),
+                    "image_shape": None, "filename": name}
+        state.init()
+        datasets.set_upload(upload("one.csv"))
+        first = dict(state.get_spec().data)
+        st.text(data_line(state.get_spec()))
+        datasets.dataset_for(first)                     # the upload it names: fine
+        datasets.set_upload(upload("two.csv"))          # the same shape, other numbers
+        assert state.get_spec().data["upload"] != first["upload"]
+        try:
+            datasets.dataset_for(first)
+            st.text("scored on the new upload")
+        except ValueError as exc:
+            st.text(str(exc))
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception, at.exception
+    texts = [t.value for t in at.text]
+    assert "earlier upload, replaced since by two.csv" in texts[1]
+    assert "upload " not in texts[0] and texts[0].startswith("Uploaded: one.csv")

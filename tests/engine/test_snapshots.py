@@ -41,7 +41,9 @@ def _oracle(X, y, validation, **fit_kwargs):
         if event.kind == "epoch_end":
             weights.append(net.get_weights())
             h = event.history
-            figures.append({k: getattr(h, k)[-1] for k in threads.METRICS if getattr(h, k)})
+            figures.append({k: getattr(h, k)[-1]
+                            for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+                            if getattr(h, k)})
     net.fit(X, y, validation_data=validation, callbacks=[keep], **fit_kwargs)
     return weights, figures
 

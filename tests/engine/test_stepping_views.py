@@ -370,3 +370,42 @@ def test_unit_maps_are_every_units_output_over_the_plane():
     assert maps.layers[0].maps[0][0, -1] == maps.xs[-1] and maps.layers[0].maps[1][-1, 0] == maps.ys[-1]
     with pytest.raises(ValueError, match="2 inputs"):
         unit_maps(Network([Dense(3, 2, "softmax")]), np.zeros((4, 3)))
+
+
+def test_a_recorded_step_is_bounded_by_what_it_would_keep():
+    """Step mode refuses, with a sentence and before any work, a batch whose recorded step
+    would keep more than STEP_BOUNDS["max_record_bytes"]; the record of a step it allows
+    stays within that bound, measured."""
+    import pytest
+    from nncore import Dense, Network
+    from nncore.stepping import STEP_BOUNDS, Stepper, StepTooLarge, check_bounds
+    rng = np.random.default_rng(0)
+    net = Network([Dense(784, 256, "relu"), Dense(256, 128, "relu"), Dense(128, 10, "softmax")],
+                  optimizer={"name": "adam", "lr": 1e-3}, seed=0)
+    with pytest.raises(StepTooLarge, match="MB of numbers.*at most"):
+        check_bounds(net, 8_000, 1)
+    X = rng.random((512, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 512)
+    stepper = Stepper(net, X, y, epochs=1, batch_size=512, seed=0)
+    stepper.advance(1)
+    kept = sum(v.nbytes for v in _arrays(stepper.last))
+    assert 0 < kept <= STEP_BOUNDS["max_record_bytes"]
+
+
+def _arrays(value, seen=None):
+    """Every NumPy array reachable from a record's fields (lists, tuples, dicts, objects)."""
+    seen = seen if seen is not None else set()
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _arrays(v, seen)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _arrays(v, seen)
+    elif hasattr(value, "__dict__") and type(value).__module__.startswith("nncore.stepping"):
+        for v in vars(value).values():
+            yield from _arrays(v, seen)

@@ -98,3 +98,16 @@ def start_and_wait(at: AppTest, timeout: float = TIMEOUT) -> None:
     """Press Start, and rerun the page until the run it started has ended."""
     at.button(key="training_start").click().run()
     run_until_ended(at, timeout)
+
+
+def plotly_array(value):
+    """A trace's array as Plotly serialises it into a chart's JSON: a list, or typed
+    binary data (base64, with its dtype and, for a matrix, its shape)."""
+    import base64
+
+    import numpy as np
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
+    return np.asarray(value, dtype=np.float64)

@@ -90,16 +90,22 @@ def on_plane() -> None:
     a box erases what is inside it."""
     selection = (st.session_state.get(PLANE) or {}).get("selection") or {}
     boxes, points = selection.get("box") or [], selection.get("points") or []
-    if boxes and st.session_state.get(TOOL) == ERASE:
-        box = boxes[0]
-        x0, x1 = (figures.to_plane(v) for v in box["x"][:2])
-        y0, y1 = (figures.to_plane(v) for v in box["y"][:2])
-        erase(x0, x1, y0, y1)
-    elif points and st.session_state.get(TOOL, ADD) == ADD:
-        point = points[0]
-        if point.get("curve_number") == figures.GRID_TRACE:
-            add(figures.to_plane(point["x"]), figures.to_plane(point["y"]),
-                int(st.session_state.get(CLASS) or 0))
+    try:
+        if boxes and st.session_state.get(TOOL) == ERASE:
+            box = boxes[0]
+            x0, x1 = (figures.to_plane(float(v)) for v in box["x"][:2])
+            y0, y1 = (figures.to_plane(float(v)) for v in box["y"][:2])
+            erase(x0, x1, y0, y1)
+        elif points and st.session_state.get(TOOL, ADD) == ADD:
+            point = points[0]
+            if point.get("curve_number") == figures.GRID_TRACE:
+                add(figures.to_plane(float(point["x"])), figures.to_plane(float(point["y"])),
+                    int(st.session_state.get(CLASS) or 0))
+    except (drawn.PointsError, KeyError, TypeError, ValueError):
+        # the browser's message is not one the plane sends: a sentence, nothing changed
+        notice("error", "That click or box was not one the plane can place or erase points "
+                        "with (it was outside the plane, or not a click on it); nothing "
+                        "changed.")
 
 
 @callback

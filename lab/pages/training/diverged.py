@@ -62,6 +62,7 @@ def _retry_run(lr: float) -> None:
     try:
         spec = RunSpec.from_dict(trainer.meta["spec"])
         new = spec.replace(optimizer={**spec.optimizer, "lr": lr})
+        state.set_spec(new)         # first: an assignment link may have fixed the rate
         reason = runs.start(new, datasets.dataset_for(trainer.meta["data"]),
                             initial_weights=trainer.meta["initial_weights"])
     except (SpecError, ValueError, DataUnavailable, OSError, KeyError) as exc:
@@ -69,7 +70,6 @@ def _retry_run(lr: float) -> None:
     if reason:
         notice("error", reason)
         return
-    state.set_spec(new)
     notice("success", f"A new run from the same initial weights at learning rate {lr:g} has "
                       "started.")
 

@@ -113,10 +113,11 @@ def _boundaries(picked, sig) -> None:
             title=record.name)
 
     st.markdown("**Their final boundaries**")
+    figs = cached("history_boundaries", tuple((r.number, r.name, r.network) for r in with_weights),
+                  lambda: [boundary(r) for r in with_weights])   # one entry, whichever runs
     for start in range(0, len(with_weights), 3):
-        for col, record in zip(st.columns(3), with_weights[start:start + 3]):
-            fig = cached(f"history_boundary_{record.number}", (record.number, record.network),
-                         lambda: boundary(record))
+        for col, record, fig in zip(st.columns(3), with_weights[start:start + 3],
+                                    figs[start:start + 3]):
             col.plotly_chart(fig, key=f"history_boundary_{record.number}")
 
 
@@ -224,20 +225,19 @@ def _one_run(history, records) -> None:
     c3.download_button("Settings and curves (JSON)", record.to_json(),
                        file_name=f"run-{number}.json", mime="application/json",
                        key=f"history_json_{number}", icon=":material/download:")
-    if record.network is not None:
-        c4.download_button("Weights (.npz)", _weights_file(record), file_name=f"run-{number}.npz",
-                           key=f"history_npz_{number}", icon=":material/download:")
+    if record.network is not None:      # the file is written when it is asked for
+        c4.download_button("Weights (.npz)", lambda: _weights_file(record),
+                           file_name=f"run-{number}.npz", key=f"history_npz_{number}",
+                           icon=":material/download:")
     c4.button("Remove from the history", key=f"history_remove_{number}", on_click=_remove,
               args=(number,), icon=":material/delete:")
     _twin_form(record)
 
 
 def _weights_file(record) -> bytes:
-    def build():
-        buffer = io.BytesIO()
-        save(record.network, buffer)
-        return buffer.getvalue()
-    return cached(f"history_file_{record.number}", record.network, build)
+    buffer = io.BytesIO()
+    save(record.network, buffer)
+    return buffer.getvalue()
 
 
 def _twin_form(record) -> None:

@@ -29,6 +29,7 @@ from lab.summaries import data_line, duration, network_line
 from nncore.jobs import processes
 from nncore.runs import experiments as ex
 from nncore.runs.spec import RunSpec
+from nncore.training import History
 
 POLL = runs.POLL_SECONDS            # the whole live view: progress, figures, charts
 CHART_SECONDS = 6.0                 # the step-mode unit maps' pace (stepping_maps.py)
@@ -161,8 +162,7 @@ def _frames(trainer, p, shots, points) -> list[dict]:
     newest = (shots[-1].step if points is not None else shots[-1].epoch) if shots else 0
     if p.active and (p.step if points is not None else p.epoch) > newest:
         h = p.history
-        metrics = {k: h[k][-1] for k in ("train_loss", "train_accuracy", "val_loss",
-                                         "val_accuracy") if h.get(k)}
+        metrics = History.last_figures(h)
         frame = {"epoch": p.epoch, "step": p.step, "metrics": metrics, "now": True}
         if points is not None:
             frame.update(cached("replay_now", (trainer, p.step),

@@ -39,9 +39,11 @@ def chosen_cell() -> tuple[int, int] | None:
 def _on_click() -> None:
     """A click on the matrix picks its cell in the list below it."""
     points = ((st.session_state.get(CHART) or {}).get("selection") or {}).get("points") or []
-    if points and points[0].get("customdata") is not None:
+    try:
         true, pred = (int(v) for v in points[0]["customdata"][:2])
-        st.session_state[CELL] = cell_key(true, pred)
+    except (IndexError, KeyError, TypeError, ValueError):
+        return                  # not a click on a cell (or not one the matrix sent): no cell
+    st.session_state[CELL] = cell_key(true, pred)   # checked against the matrix's cells below
 
 
 def confusion_section(model, dataset, a) -> None:

@@ -29,7 +29,6 @@ from lab.figures import stepping as figures
 from lab.page import callback, guarded, notice
 from lab.pages.training import controls, stepping_checks, stepping_layers, stepping_maps
 from nncore.data import DataUnavailable
-from nncore.runs.run import build_for
 from nncore.runs.schema import SpecError
 from nncore.runs.spec import RunSpec
 from nncore.stepping import Stepper, StepTooLarge, check_bounds
@@ -65,12 +64,7 @@ def current(spec: RunSpec | None = None, dataset=None) -> StepSession | None:
 
 def _new_session(spec: RunSpec, dataset) -> StepSession:
     """A Stepper on the setup's network, with the initial weights Start would train from."""
-    blocking = spec.blocking_problem(dataset.n_classes)
-    if blocking is not None:
-        raise SpecError(blocking.field, blocking.message)
-    spec.check_limits(dataset.n_train, dataset.n_features, dataset.n_classes,
-                      image_shape=dataset.image_shape)
-    network = build_for(spec, dataset)
+    network = runs.build_network(spec, dataset)
     if state.preset_name():
         network.metadata["preset"] = state.preset_name()
     stepper = Stepper(network, dataset.X_train, dataset.y_train, epochs=spec.epochs,

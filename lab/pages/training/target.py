@@ -34,7 +34,9 @@ SO_FAR = {"test_accuracy": (("val_accuracy", "validation accuracy"),
 def section(active: bool) -> None:
     """The Training page's hook: the preset's target beside the session's run (refreshed
     every PACE seconds while ``active``)."""
-    st.fragment(run_every=PACE if active else None)(target_line)()
+    trainer = runs.current()
+    of_a_preset = trainer is not None and trainer.network.metadata.get("preset") in PRESETS
+    st.fragment(run_every=PACE if active and of_a_preset else None)(target_line)()
 
 
 @guarded
