@@ -21,13 +21,14 @@ What it measures, per class size N:
   runs' solo times divided by the cores (solo: each kind alone on the idle server, first);
 - peak memory of the server's process tree: resident (RSS, shared pages counted once per
   process) and proportional (PSS: shared pages split between the processes that map them,
-  so the sum counts the shared MNIST once), and the shared-memory files of the tree;
+  so the sum counts the shared MNIST once), and the shared-memory blocks the tree maps;
 - the server's own CPU seconds, and Chromium's;
 - whether each page shows its own run (its epochs), never another visitor's;
 - then every tab closes: how many training processes are left 30 s later.
 
-A last phase checks cleanup under load: N/2 visitors start long MNIST runs and close their
-tabs while they train or wait; it reports how long until no training process is left.
+A last phase checks cleanup under load: N/2 visitors start long MNIST runs, and while they
+train or wait the browser is killed (every connection ends at once); it reports how long
+until no training process is left and how each run ended.
 
 The last line printed is one JSON object with every figure.
 """
@@ -38,6 +39,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -50,7 +52,7 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from page_throughput import (browser_command, cpu_seconds, free_port,  # noqa: E402
+from page_throughput import (BROWSER_GROUP, browser_command, cpu_seconds, free_port,  # noqa: E402
                              mnist_and_chromium)
 
 PAGE_TIMEOUT = 120_000          # ms: opening a page on a busy server
@@ -95,6 +97,14 @@ def training_processes(server_pid: int) -> list[int]:
     return [child for f in forkservers for child in tree.get(f, [])]
 
 
+def connections_to(port: int) -> int:
+    """Established TCP connections to the server's port (its visitors' websockets)."""
+    import subprocess
+    out = subprocess.run(["ss", "-tnH", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True).stdout
+    return len(out.splitlines())
+
+
 def _kib(pid: int, path: str, field: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
@@ -105,13 +115,21 @@ def _kib(pid: int, path: str, field: str) -> int:
     return 0
 
 
-def shm_bytes() -> int:
-    """Bytes in the shared-memory blocks of nncore's data (Python names them psm_…)."""
-    shm = Path("/dev/shm")
-    total = 0
-    for f in shm.glob("psm_*") if shm.is_dir() else []:
+def shm_bytes(pids) -> int:
+    """Bytes in the shared-memory blocks these processes map (Python names them psm_…),
+    each block once: only the server tree's, whatever else /dev/shm holds."""
+    blocks = set()
+    for pid in pids:
         try:
-            total += f.stat().st_blocks * 512
+            maps = Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+        blocks.update(line.split(None, 5)[5] for line in maps.splitlines()
+                      if "/dev/shm/psm_" in line)
+    total = 0
+    for block in blocks:
+        try:
+            total += Path(block.removesuffix(" (deleted)")).stat().st_blocks * 512
         except OSError:
             pass
     return total
@@ -139,7 +157,7 @@ class MemoryWatch:
             pids = tree_of(self.server_pid)
             sample = {"rss_mb": sum(_kib(p, "status", "VmRSS:") for p in pids) / 1024,
                       "pss_mb": sum(_kib(p, "smaps_rollup", "Pss:") for p in pids) / 1024,
-                      "shm_mb": shm_bytes() / 2**20, "processes": len(pids)}
+                      "shm_mb": shm_bytes(pids) / 2**20, "processes": len(pids)}
             for k, v in sample.items():
                 self.peak[k] = max(self.peak[k], v)
 
@@ -177,6 +195,24 @@ def open_visitor(browser, url: str):
     page.goto(url, timeout=PAGE_TIMEOUT)
     page.get_by_role("button", name="Start training").wait_for(timeout=PAGE_TIMEOUT)
     return context, page
+
+
+PRESS_AT = """at => {
+    const start = [...document.querySelectorAll('button')]
+        .find(b => b.innerText.includes('Start training'));
+    setTimeout(() => start.click(), at - Date.now());
+}"""
+
+
+def press_start_together(pages, lead: float = 3.0) -> float:
+    """Every page presses Start at the same moment, ``lead`` seconds from now, each on its
+    own timer: a browser held back to the lowest CPU weight would take seconds a click if
+    they were clicked one by one while earlier runs train. Returns that moment."""
+    at = time.time() + lead
+    for page in pages:
+        page.evaluate(PRESS_AT, at * 1000)
+    time.sleep(max(0.0, at - time.time()))
+    return at
 
 
 def page_outcome(page) -> tuple[int | None, str | None]:
@@ -245,10 +281,7 @@ def class_round(browser, base: str, n: int, links, log: Path, server_pid: int, s
     before = len(read_log(log))
     server_cpu, _, browser_cpu = cpu_seconds(server_pid)
     with MemoryWatch(server_pid) as memory:
-        clicked = time.time()
-        for page in pages:          # a click each, without waiting for the page to answer
-            page.get_by_role("button", name="Start training").dispatch_event("click")
-        click_spread = time.time() - clicked
+        clicked = press_start_together(pages)
         lines = wait_for_log(log, before + n, timeout=60 * 30)[before:]
         outcomes = wait_for_pages(pages, timeout=60)
     server_cpu2, _, browser_cpu2 = cpu_seconds(server_pid)
@@ -271,7 +304,6 @@ def class_round(browser, base: str, n: int, links, log: Path, server_pid: int, s
         "pages_with_their_own_result": own, "page_problems": problems,
         "wait_p50": percentile(waits, 0.5), "wait_p95": percentile(waits, 0.95),
         "run_p50": percentile(runs, 0.5), "run_p95": percentile(runs, 0.95),
-        "click_spread_seconds": click_spread,
         "wall_seconds": wall, "solo_sum_over_cores": solo_sum / cores,
         "wall_ratio": wall / (solo_sum / cores),
         "peak_rss_mb": memory.peak["rss_mb"], "peak_pss_mb": memory.peak["pss_mb"],
@@ -282,27 +314,55 @@ def class_round(browser, base: str, n: int, links, log: Path, server_pid: int, s
     }
 
 
-def abandon_round(browser, base: str, n: int, links, server_pid: int) -> dict:
-    """n visitors start long runs (some train, the rest wait) and close their tabs."""
+def abandon_round(browser, base: str, n: int, links, log: Path, server_pid: int,
+                  port: int) -> dict:
+    """n visitors start long runs (some train, the rest wait), then every visitor's machine
+    drops off at once: the browser is killed, as a class closing its laptops would end its
+    connections. How long until no training process is left, and how each run ended (a
+    200-epoch run takes about 40 s alone: none should finish). The browser is gone after."""
     visitors = [open_visitor(browser, base + links["long-mnist"][0]) for _ in range(n)]
-    for _, page in visitors:
-        page.get_by_role("button", name="Start training").click()
+    before = len(read_log(log))
+    press_start_together([page for _, page in visitors])
     time.sleep(5)                        # let the first runs train for a while
     busy = len(training_processes(server_pid))
-    for context, _ in visitors:
-        context.close()
-    closed = time.monotonic()
-    while training_processes(server_pid) and time.monotonic() - closed < 300:
+    # A killed process still needs the CPU to exit, which a browser at the lowest weight
+    # beside two training processes gets seconds late: its connections would stay open for
+    # 4–40 s (measured) and time the browser, not the server. Full weight for its last act.
+    (BROWSER_GROUP / "cpu.shares").write_text("1024")
+    gone_at = time.time()
+    for pid in (BROWSER_GROUP / "cgroup.procs").read_text().split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+    connections_closed = None
+    while training_processes(server_pid) and time.time() - gone_at < 300:
+        if connections_closed is None and not connections_to(port):
+            connections_closed = time.time() - gone_at
         time.sleep(0.5)
-    return {"N": n, "training_when_closed": busy,
-            "seconds_until_no_training_process": round(time.monotonic() - closed, 1),
-            "left": len(training_processes(server_pid))}
+    no_training = time.time() - gone_at
+    lines = wait_for_log(log, before + n, timeout=60)[before:]
+    states = {}
+    for line in lines:
+        states[line["state"]] = states.get(line["state"], 0) + 1
+    last_end = max(line["submitted"] + line["wait_seconds"] + line["run_seconds"]
+                   for line in lines)
+    return {"N": n, "training_when_gone": busy,
+            "seconds_until_the_connections_closed":
+                None if connections_closed is None else round(connections_closed, 1),
+            "seconds_until_no_training_process": round(no_training, 1),
+            "seconds_from_the_connections_closing_to_no_training_process":
+                None if connections_closed is None else round(no_training - connections_closed, 1),
+            "seconds_until_the_last_run_ended": round(last_end - gone_at, 1),
+            "left": len(training_processes(server_pid)), "runs_ended": states}
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 30])
     p.add_argument("--solo-rounds", type=int, default=2)
+    p.add_argument("--abandon", type=int, help="visitors in the last phase (default: half the "
+                                                "largest size)")
     p.add_argument("--data-dir", help="MNIST IDX folder (default: $NNCORE_MNIST_DIR)")
     args = p.parse_args(argv)
     data_dir = mnist_and_chromium(args.data_dir)
@@ -348,8 +408,7 @@ def main(argv=None) -> None:
                 print(f"N={n}: {r['finished']}/{n} finished, {r['pages_with_their_own_result']} "
                       f"pages show their own result, problems {r['page_problems'] or 'none'}; "
                       f"wait p50 {r['wait_p50']:.1f} s p95 {r['wait_p95']:.1f} s; run p50 "
-                      f"{r['run_p50']:.1f} s p95 {r['run_p95']:.1f} s; clicks over "
-                      f"{r['click_spread_seconds']:.1f} s; wall {r['wall_seconds']:.1f} s"
+                      f"{r['run_p50']:.1f} s p95 {r['run_p95']:.1f} s; wall {r['wall_seconds']:.1f} s"
                       f" = {r['wall_ratio']:.2f} × (solo sum ÷ cores = "
                       f"{r['solo_sum_over_cores']:.1f} s); peak RSS {r['peak_rss_mb']:.0f} MB, "
                       f"PSS {r['peak_pss_mb']:.0f} MB, shm {r['peak_shm_mb']:.0f} MB, "
@@ -357,10 +416,9 @@ def main(argv=None) -> None:
                       f"{r['server_cpu_seconds']:.1f} s, Chromium {r['browser_cpu_seconds']:.1f} s;"
                       f" left 30 s after closing: {r['training_processes_left_30s_after_close']}",
                       flush=True)
-            half = max(1, max(args.sizes) // 2)
-            results["abandon"] = abandon_round(browser, base, half, links, server.pid)
+            half = args.abandon or max(1, max(args.sizes) // 2)
+            results["abandon"] = abandon_round(browser, base, half, links, log, server.pid, port)
             print(f"abandoned: {results['abandon']}", flush=True)
-            browser.close()
         server_log.flush()
         results["server_tracebacks"] = (work / "server.log").read_text().count("Traceback")
         print(f"tracebacks in the server log: {results['server_tracebacks']}")

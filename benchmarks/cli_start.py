@@ -61,15 +61,22 @@ print(",".join(m for m in ("sklearn", "scipy", "pandas") if m in sys.modules))
 """
 
 
-def _env(cache: str | None) -> dict:
+def bytecode_env(cache: str | None) -> dict:
+    """This environment with Python's bytecode cache in ``cache``, or with none written
+    when ``cache`` is None: a start with and without compiled modules to read."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("PYTHONPYCACHEPREFIX", None)
     if cache is None:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     else:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = cache
+    return env
+
+
+def _env(cache: str | None) -> dict:
+    env = bytecode_env(cache)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "benchmarks") not in sys.path:
     sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from cli_start import bytecode_env  # noqa: E402
 from page_throughput import CHROMIUM, free_port, load  # noqa: E402
 
 ONE_LINE = 'import streamlit as st\nst.title("Hello")\n'
@@ -94,17 +94,6 @@ def first_run_modules(script: Path, cwd: Path) -> set[str]:
     return set(out.stdout.split())
 
 
-def _env(cache: str | None) -> dict:
-    env = dict(os.environ)
-    env.pop("PYTHONPYCACHEPREFIX", None)
-    if cache is None:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    else:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = cache
-    return env
-
-
 def measure(browser, apps: dict, rounds: int, env: dict) -> dict:
     """Each app's (server, heading) seconds, ``rounds`` times, taking turns."""
     times = {name: [] for name in apps}
@@ -147,7 +136,7 @@ def main() -> None:
                                      args=["--no-sandbox", "--disable-gpu"])
         for label, where in (("no bytecode", None), ("cached bytecode", cache)):
             print(label, flush=True)
-            results[label] = m = measure(browser, apps, args.rounds, _env(where))
+            results[label] = m = measure(browser, apps, args.rounds, bytecode_env(where))
             lo, hi = m["ratio_range"]
             print(f"{label}: first heading, the lab {m['lab']:.2f} s, the one-line app "
                   f"{m['one_line']:.2f} s (medians): {m['ratio']:.2f} × (rounds: {lo:.2f}–"

@@ -95,6 +95,9 @@ def mnist_and_chromium(data_dir: str | None) -> str:
     return data_dir
 
 
+BROWSER_GROUP = Path("/sys/fs/cgroup/cpu/nnlab-browser")     # cgroup v1: needs root
+
+
 def browser_command(nice: int, cpu_percent: int, lowest: bool = False) -> str:
     """Chromium itself, or a wrapper script that starts it niced, in a CPU-capped cgroup,
     and/or (``lowest``) in a cgroup of the lowest CPU weight.
@@ -107,7 +110,7 @@ def browser_command(nice: int, cpu_percent: int, lowest: bool = False) -> str:
         return CHROMIUM
     lines = ["#!/bin/sh"]
     if cpu_percent or lowest:
-        group = Path("/sys/fs/cgroup/cpu/nnlab-browser")
+        group = BROWSER_GROUP
         try:
             group.mkdir(exist_ok=True)
             (group / "cpu.cfs_period_us").write_text("100000")

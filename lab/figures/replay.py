@@ -227,10 +227,11 @@ def replay_figure(history: dict, frames: list[dict], epochs: int, points=None,
         grid = last["grid"]
         layout.update(
             xaxis={"domain": [0, 0.38], "range": [float(grid["x"][0]), float(grid["x"][-1])],
-                   "title": {"text": "x₁"}, "showgrid": False, "anchor": "y"},
+                   "title": {"text": "x₁"}, "showgrid": False, "anchor": "y",
+                   "constrain": "domain"},
             yaxis={"domain": [0, 1], "range": [float(grid["y"][0]), float(grid["y"][-1])],
                    "title": {"text": "x₂"}, "showgrid": False, "scaleanchor": "x",
-                   "scaleratio": 1, "anchor": "x"})
+                   "scaleratio": 1, "anchor": "x", "constrain": "domain"})
         layout["xaxis2"].update(domain=[0.58, 1])
         layout["yaxis2"].update(domain=[0.56, 1])
         layout["xaxis3"].update(domain=[0.58, 1])

@@ -131,9 +131,12 @@ def boundary_figure(grid: dict, X, y, correct=None, class_names=None,
                                              line=dict(width=2.5))))
     _layout(fig, title, height=460, xaxis_title="x₁", yaxis_title="x₂")
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0))
-    fig.update_xaxes(range=[float(grid["x"][0]), float(grid["x"][-1])], showgrid=False)
+    # One unit is as long on both axes; a narrow column shrinks the plot ("domain")
+    # rather than stretching an axis past the grid, where nothing is drawn.
+    fig.update_xaxes(range=[float(grid["x"][0]), float(grid["x"][-1])], showgrid=False,
+                     constrain="domain")
     fig.update_yaxes(range=[float(grid["y"][0]), float(grid["y"][-1])], showgrid=False,
-                     scaleanchor="x", scaleratio=1)
+                     scaleanchor="x", scaleratio=1, constrain="domain")
     return fig
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab import pages
 from support.apptest import plotly_array, training_page
 from nncore.runs.run import build_for, load_spec_data
 from nncore.runs.spec import LayerSpec, RunSpec

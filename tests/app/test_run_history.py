@@ -88,6 +88,23 @@ def test_a_twin_with_nothing_changed_repeats_the_run_exactly_and_one_change_show
                                                          original.initial_weights))
 
 
+def test_a_run_that_ends_joins_the_comparison_and_one_taken_out_stays_out():
+    at = training_page(_spec())
+    start_and_wait(at)
+    _runs_tab(at)
+    assert at.multiselect(key="history_compare").value == [1]
+    at.button(key="history_twin_1_start").click().run()
+    run_until_ended(at)
+    _runs_tab(at)
+    assert at.multiselect(key="history_compare").value == [1, 2]
+    assert "What differs between them" not in "\n".join(m.value for m in at.markdown)
+    at.multiselect(key="history_compare").unselect(1).run()
+    at.button(key="history_twin_1_start").click().run()
+    run_until_ended(at)
+    _runs_tab(at)
+    assert at.multiselect(key="history_compare").value == [2, 3]
+
+
 def test_a_twin_of_another_architecture_is_refused_with_a_sentence():
     at = training_page(_spec())
     start_and_wait(at)

@@ -73,14 +73,7 @@ def stroke_glyph(page, lines, n=0, top=40, left=80, size=200):
 
     canvas = canvas_locator(page, n)
     expect(canvas).to_be_visible(timeout=WAIT)
-    box = canvas.bounding_box()
-    for line in H.place(lines, top=top, left=left, size=size):
-        (r0, c0), rest = line[0], line[1:]
-        page.mouse.move(box["x"] + c0, box["y"] + r0)
-        page.mouse.down()
-        for r, c in rest:
-            page.mouse.move(box["x"] + c, box["y"] + r, steps=12)
-        page.mouse.up()
+    H.draw_with_mouse(page, canvas.bounding_box(), H.place(lines, top=top, left=left, size=size))
 
 
 def ink_on_canvas(page, n=0) -> int:

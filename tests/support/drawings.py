@@ -65,6 +65,18 @@ def place(lines, *, top, left, size, aspect=0.75, angle=0.0, jitter=0.0, rng=Non
     return out
 
 
+def draw_with_mouse(page, box, lines, steps=12) -> None:
+    """Draw polylines already placed in pixels (``place``) with a Playwright page's mouse,
+    one stroke each, inside the element whose bounding ``box`` is given."""
+    for line in lines:
+        (r0, c0), rest = line[0], line[1:]
+        page.mouse.move(box["x"] + c0, box["y"] + r0)
+        page.mouse.down()
+        for r, c in rest:
+            page.mouse.move(box["x"] + c, box["y"] + r, steps=steps)
+        page.mouse.up()
+
+
 def rasterize(polylines, width, shape=(280, 280)) -> np.ndarray:
     """Anti-aliased pen strokes of ``width`` px on a black float canvas in [0, 1], like a
     round pen on the drawing canvas: coverage = clip(width/2 + 0.5 − distance, 0, 1).

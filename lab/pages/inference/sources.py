@@ -112,8 +112,9 @@ def model_sources(has_model: bool) -> None:
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown("**Train the default network**")
-        st.caption("784-256-128-10 ReLU with Adam, 10 epochs on MNIST — usually well under a "
-                   "minute (on the 8×8 digits when MNIST is not available here: a second or two).")
+        st.caption("784-256-128-10 ReLU with Adam, 10 epochs on MNIST (on the 8×8 digits when "
+                   "MNIST is not available here). The page shows its progress and the time "
+                   "left while it trains, and your place in line when the lab is busy.")
         label = "Train the default network" + (" (replaces this model)" if has_model else "")
         st.button(label, key="inference_train_default", type="primary" if not has_model else "secondary",
                   on_click=_start_default, icon="🚀")

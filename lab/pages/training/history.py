@@ -25,6 +25,7 @@ from nncore.runs.spec import RunSpec
 from nncore.serialization import save
 
 COMPARE = "history_compare"         # multiselect: the runs to compare (their numbers)
+COMPARE_SEEN = "history_seen"       # the newest run the comparison has been offered
 PICK = "history_pick"               # selectbox: the run the actions below apply to
 
 
@@ -68,8 +69,13 @@ def history_tab() -> None:
 def _compare(records) -> None:
     numbers = [r.number for r in records]
     names = {r.number: r.name for r in records}
-    chosen = [n for n in st.session_state.get(COMPARE, numbers[-3:]) if n in numbers]
-    st.session_state[COMPARE] = chosen
+    if COMPARE not in st.session_state:
+        chosen = numbers[-3:]
+    else:       # the visitor's choice, and a run that has ended since joins it
+        chosen = [n for n in st.session_state[COMPARE] if n in numbers]
+        seen = st.session_state.get(COMPARE_SEEN, 0)
+        chosen += [n for n in numbers if n > seen and n not in chosen]
+    st.session_state[COMPARE], st.session_state[COMPARE_SEEN] = chosen, numbers[-1]
     chosen = st.multiselect("Compare", numbers, format_func=names.get, key=COMPARE)
     picked = [r for r in records if r.number in chosen]
     if not picked:
@@ -116,7 +122,8 @@ def _boundaries(picked, sig) -> None:
     figs = cached("history_boundaries", tuple((r.number, r.name, r.network) for r in with_weights),
                   lambda: [boundary(r) for r in with_weights])   # one entry, whichever runs
     for start in range(0, len(with_weights), 3):
-        for col, record, fig in zip(st.columns(3), with_weights[start:start + 3],
+        for col, record, fig in zip(st.columns(min(3, len(with_weights))),
+                                    with_weights[start:start + 3],
                                     figs[start:start + 3]):
             col.plotly_chart(fig, key=f"history_boundary_{record.number}")
 
@@ -179,7 +186,7 @@ def _twin(number: int) -> None:
     except (SpecError, DataUnavailable, ValueError, OSError) as exc:
         notice("error", str(exc))
         return
-    changed = [row["setting"] for row in differing_settings([record, _Shadow(spec)])]
+    changed = [row["setting"] for row in differing_settings([record, _SpecNotYetRun(spec)])]
     try:
         state.set_spec(spec)
     except SpecError as exc:        # an assignment link fixed a setting this would change
@@ -195,7 +202,7 @@ def _twin(number: int) -> None:
                        f"data order, with {what} changed. Compare them here when it ends.")
 
 
-class _Shadow:
+class _SpecNotYetRun:
     """What ``differing_settings`` reads off a record, for a spec not yet run."""
 
     def __init__(self, spec: RunSpec):
