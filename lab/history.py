@@ -45,6 +45,7 @@ class RunRecord:
     metrics: dict                   # final figures: train loss, val/test accuracy …
     seconds: float                  # training time
     ended_at: float = field(default_factory=time.time)
+    sizes: tuple | None = None      # (inputs, classes) of its data, for "2-16-1"; None if gone
     network: object | None = None   # the trained Network (None once the budget dropped it)
     initial_weights: list | None = None   # what it started from (None likewise)
     continued: bool = False         # it trained a model further instead of a new one

@@ -306,16 +306,18 @@ def history() -> RunHistory:
 def _remember(trainer, final) -> None:
     """Add the run that has just ended to the history, with its final figures."""
     h = final.history
-    metrics = History.last_figures(h)
+    metrics, sizes = History.last_figures(h), None
     try:
         dataset = datasets.dataset_for(trainer.meta["data"])
+        sizes = (dataset.n_features, dataset.n_classes)
         if dataset.n_test:
             scores = trainer.network.evaluate(dataset.X_test, dataset.y_test)
             metrics.update(test_loss=scores["loss"], test_accuracy=scores["accuracy"])
     except (ValueError, OSError, DataUnavailable):   # the data has gone (an upload replaced)
         pass
     history().add(spec=trainer.meta["spec"], state=final.state, message=final.message,
-                  history=h, metrics=metrics, seconds=final.elapsed, network=trainer.network,
+                  history=h, metrics=metrics, seconds=final.elapsed, sizes=sizes,
+                  network=trainer.network,
                   initial_weights=trainer.meta.get("initial_weights"),
                   continued=trainer.meta.get("continued", False))
 

@@ -50,6 +50,10 @@ def test_two_runs_are_kept_and_compared_with_what_differs():
         second.network.score(data.X_test, data.y_test))
     table = at.dataframe[0].value
     assert list(table["run"]) == ["Run 1", "Run 2"]
+    # the network's sizes as its weights have them ("2-8-1"), not "in-8-out"
+    dense = [w for name, w, _ in first.network.parameters() if w.ndim == 2]
+    sizes = "-".join(str(n) for n in [dense[0].shape[0], *(w.shape[1] for w in dense)])
+    assert all(line.startswith(sizes + " ") for line in table["network"]), list(table["network"])
     assert at.multiselect(key="history_compare").value == [1, 2]
     charts = [c for c in at.get("plotly_chart")]
     assert len(charts) >= 2 + 2                       # loss and accuracy overlays, 2 boundaries

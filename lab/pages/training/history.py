@@ -41,7 +41,7 @@ def _table(records) -> list[dict]:
         spec = RunSpec.from_dict(r.spec)
         m = r.metrics
         rows.append({"run": r.name, "ended": r.state, "epochs": len(r.history.get("epoch", [])),
-                     "network": network_line(spec), "train loss": _fmt(m.get("train_loss")),
+                     "network": network_line(spec, *(r.sizes or ())), "train loss": _fmt(m.get("train_loss")),
                      "val. accuracy": _fmt(m.get("val_accuracy"), True),
                      "test accuracy": _fmt(m.get("test_accuracy"), True),
                      "time": duration(r.seconds),

@@ -186,8 +186,9 @@ def outcome(dataset) -> None:
         return
     if p.state == "finished":
         median = statistics.median(p.history.get("seconds") or [float("nan")])
+        per_epoch = f"{median * 1000:.3g} ms" if median < 0.1 else f"{median:.2f} s"
         st.success(f"Finished {p.epoch} epoch{'s' if p.epoch != 1 else ''} in {duration(p.elapsed)} "
-                   f"({p.samples_per_second:,.0f} samples/s, median {median:.2f} s per epoch). "
+                   f"({p.samples_per_second:,.0f} samples/s, median {per_epoch} per epoch). "
                    "The trained network is now the "
                    "current model: the Inference page uses it, and you can save it below.",
                    icon=":material/check_circle:")
