@@ -118,21 +118,21 @@ def _kib(pid: int, path: str, field: str) -> int:
 def shm_bytes(pids) -> int:
     """Bytes in the shared-memory blocks these processes map (Python names them psm_…),
     each block once: only the server tree's, whatever else /dev/shm holds."""
-    blocks = set()
+    blocks = {}                         # inode → bytes (a block unlinked but mapped counts)
     for pid in pids:
         try:
             maps = Path(f"/proc/{pid}/maps").read_text()
         except OSError:
             continue
-        blocks.update(line.split(None, 5)[5] for line in maps.splitlines()
-                      if "/dev/shm/psm_" in line)
-    total = 0
-    for block in blocks:
-        try:
-            total += Path(block.removesuffix(" (deleted)")).stat().st_blocks * 512
-        except OSError:
-            pass
-    return total
+        for line in maps.splitlines():
+            fields = line.split(None, 5)
+            if len(fields) == 6 and "/dev/shm/psm_" in fields[5] and fields[4] not in blocks:
+                try:        # the mapped file itself, through /proc (root), even if deleted
+                    info = Path(f"/proc/{pid}/map_files/{fields[0]}").stat()
+                except OSError:
+                    continue
+                blocks[fields[4]] = info.st_blocks * 512
+    return sum(blocks.values())
 
 
 class MemoryWatch:
@@ -200,6 +200,7 @@ def open_visitor(browser, url: str):
 PRESS_AT = """at => {
     const start = [...document.querySelectorAll('button')]
         .find(b => b.innerText.includes('Start training'));
+    if (!start) throw new Error('no Start training button on this page');
     setTimeout(() => start.click(), at - Date.now());
 }"""
 
@@ -211,6 +212,9 @@ def press_start_together(pages, lead: float = 3.0) -> float:
     at = time.time() + lead
     for page in pages:
         page.evaluate(PRESS_AT, at * 1000)
+    if time.time() > at:
+        print(f"warning: setting the clicks took over {lead:.0f} s; they are spread out",
+              flush=True)
     time.sleep(max(0.0, at - time.time()))
     return at
 
@@ -302,6 +306,8 @@ def class_round(browser, base: str, n: int, links, log: Path, server_pid: int, s
     return {
         "N": n, "finished": sum(line["state"] == "finished" for line in lines),
         "pages_with_their_own_result": own, "page_problems": problems,
+        "submitted_spread_seconds": max(line["submitted"] for line in lines)
+        - min(line["submitted"] for line in lines),
         "wait_p50": percentile(waits, 0.5), "wait_p95": percentile(waits, 0.95),
         "run_p50": percentile(runs, 0.5), "run_p95": percentile(runs, 0.95),
         "wall_seconds": wall, "solo_sum_over_cores": solo_sum / cores,
@@ -345,8 +351,8 @@ def abandon_round(browser, base: str, n: int, links, log: Path, server_pid: int,
     states = {}
     for line in lines:
         states[line["state"]] = states.get(line["state"], 0) + 1
-    last_end = max(line["submitted"] + line["wait_seconds"] + line["run_seconds"]
-                   for line in lines)
+    last_end = max((line["submitted"] + line["wait_seconds"] + line["run_seconds"]
+                    for line in lines), default=float("nan"))
     return {"N": n, "training_when_gone": busy,
             "seconds_until_the_connections_closed":
                 None if connections_closed is None else round(connections_closed, 1),
@@ -407,7 +413,7 @@ def main(argv=None) -> None:
                 results["rounds"].append(r)
                 print(f"N={n}: {r['finished']}/{n} finished, {r['pages_with_their_own_result']} "
                       f"pages show their own result, problems {r['page_problems'] or 'none'}; "
-                      f"wait p50 {r['wait_p50']:.1f} s p95 {r['wait_p95']:.1f} s; run p50 "
+                      f"submitted within {r['submitted_spread_seconds']:.2f} s; wait p50 {r['wait_p50']:.1f} s p95 {r['wait_p95']:.1f} s; run p50 "
                       f"{r['run_p50']:.1f} s p95 {r['run_p95']:.1f} s; wall {r['wall_seconds']:.1f} s"
                       f" = {r['wall_ratio']:.2f} × (solo sum ÷ cores = "
                       f"{r['solo_sum_over_cores']:.1f} s); peak RSS {r['peak_rss_mb']:.0f} MB, "

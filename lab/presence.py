@@ -43,6 +43,11 @@ class Presence:
             self.disconnected_since = now
         return now - self.disconnected_since < self.GRACE_SECONDS
 
+    def away(self) -> bool:
+        """Not there just now: gone, or the connection down (within the grace, it may come
+        back). A queue passes such a visitor's run over rather than start it."""
+        return not self() or self.disconnected_since is not None
+
 
 def _connected(session_id: str | None) -> bool:
     """Whether Streamlit holds a live connection for this session (True where there is

@@ -12,8 +12,11 @@ unless told otherwise) and keeps the rest waiting in the order they came:
 
 A job is anything with the interface of ``BackgroundTrainer`` / ``BackgroundTask``:
 ``start``, ``stop(reason)``, ``queue``, ``cancel(message)``, ``when_done``,
-``owner_gone`` and ``set_threads``. When a job ends the next waiting one starts, on the
-ended job's thread, at once.
+``owner_gone``, ``owner_away`` and ``set_threads``. When a job ends the next waiting one
+starts, on the ended job's thread, at once — passing over a job whose visitor's connection
+is down just now (it keeps its place, and starts when they are back; a class that leaves
+all at once would otherwise start runs nobody will see, in the seconds before they count
+as gone).
 
 Each running job gets its share of the cores as BLAS threads: all of them alone, one
 each when more than one runs. A watchdog thread, once a second, drops waiting jobs whose
@@ -230,8 +233,13 @@ class Scheduler:
             pass
 
     def _fill_slots(self) -> None:
-        while self._waiting and len(self._running) < self.slots:
-            entry = self._waiting.popleft()
+        while len(self._running) < self.slots:
+            # the first in line whose visitor is there — or gone, to be cancelled on the way
+            entry = next((e for e in self._waiting
+                          if e.job.owner_gone() or not e.job.owner_away()), None)
+            if entry is None:
+                break
+            self._waiting.remove(entry)
             if entry.job.owner_gone():
                 entry.job.cancel("stopped: its session ended before it started")
                 self._log(entry, "cancelled")
@@ -290,6 +298,8 @@ class Scheduler:
         for entry in gone:
             entry.job.cancel("stopped: its session ended before it started")
             self._log(entry, "cancelled")
+        with self._lock:
+            self._fill_slots()          # a visitor passed over may be back
         now = time.monotonic()
         for entry in running:
             paused = entry.job.progress().state == "paused"

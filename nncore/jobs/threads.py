@@ -247,6 +247,12 @@ class _Worker:
             return True
         return self._alive is not None and not self._alive()
 
+    def owner_away(self) -> bool:
+        """Its visitor is not there just now: gone, or (when ``alive`` can tell, as
+        ``lab.presence.Presence`` does) a connection that is down but may come back."""
+        away = getattr(self._alive, "away", None)
+        return self.owner_gone() or bool(away is not None and away())
+
     def _run(self):
         raise NotImplementedError
 

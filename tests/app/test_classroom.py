@@ -138,12 +138,14 @@ def test_presence_allows_a_short_drop_and_notices_a_silent_tab(monkeypatch):
     monkeypatch.setattr(presence, "_connected", lambda session_id: connected[0])
     visitor = presence.Presence("session-1")
     assert visitor()
+    assert not visitor.away()
     connected[0] = False
     clock[0] += presence.Presence.GRACE_SECONDS - 1
     assert visitor()                          # dropped, but within the grace
+    assert visitor.away()                     # … so a queue passes its run over for now
     connected[0] = True
     clock[0] += 5
-    assert visitor()                          # back: the grace starts again next time
+    assert visitor() and not visitor.away()   # back: the grace starts again next time
     connected[0] = False
     assert visitor()
     clock[0] += presence.Presence.GRACE_SECONDS + 1

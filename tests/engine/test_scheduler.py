@@ -26,7 +26,7 @@ from support.jobs import TIMEOUT, small_network, wait_until, xor_signs
 class HeldJob:
     """A BackgroundTask that runs until the test lets it finish; records its start."""
 
-    def __init__(self, name, started_order, owner=None):
+    def __init__(self, name, started_order, owner=None, alive=None):
         self.started = threading.Event()
         self.release = threading.Event()
         self.name = name
@@ -39,7 +39,7 @@ class HeldJob:
                     return "stopped"
             return name
 
-        self.task = BackgroundTask(job, owner=owner)
+        self.task = BackgroundTask(job, owner=owner, alive=alive)
         self.threads = []
         self.task.set_threads = self.threads.append   # what the scheduler gave it
 
@@ -226,6 +226,67 @@ def test_a_job_whose_visitor_left_while_it_waited_is_skipped_when_its_turn_comes
     last.finish()
     assert order == ["first", "last"]
     assert gone.task.progress().state == "cancelled"
+
+
+class Visitor:
+    """An ``alive`` the test steers, as ``lab.presence.Presence`` is steered by a tab:
+    there, away (its connection down, within the grace) or gone."""
+
+    def __init__(self):
+        self.here, self.gone = True, False
+
+    def __call__(self):
+        return not self.gone
+
+    def away(self):
+        return self.gone or not self.here
+
+
+def test_a_job_whose_visitor_is_away_is_passed_over_and_keeps_its_place(scheduler):
+    s = scheduler(slots=1, max_waiting=10)
+    order, visitor = [], Visitor()
+    first = HeldJob("first", order)
+    away = HeldJob("away", order, alive=visitor)
+    last = HeldJob("last", order)
+    for job in (first, away, last):
+        s.submit(job.task)
+    assert first.started.wait(TIMEOUT)
+    visitor.here = False                            # its connection drops
+    first.finish()
+    assert last.started.wait(TIMEOUT)               # the slot goes to the one behind it
+    assert not away.started.is_set() and away.task.progress().state == "queued"
+    assert s.place(away.task).position == 1
+    visitor.here = True                             # back within the grace
+    last.finish()
+    assert away.started.wait(TIMEOUT)
+    away.finish()
+    assert order == ["first", "last", "away"]
+
+
+def test_a_slot_left_free_for_an_away_visitor_is_filled_when_they_are_back(scheduler):
+    s = scheduler(slots=1, max_waiting=10)
+    order, visitor = [], Visitor()
+    first = HeldJob("first", order)
+    away = HeldJob("away", order, alive=visitor)
+    for job in (first, away):
+        s.submit(job.task)
+    assert first.started.wait(TIMEOUT)
+    visitor.here = False
+    first.finish()
+    assert s.counts() == (0, 1)                     # nobody to start: the slot stays free
+    visitor.here = True
+    s.look_once()                                   # the watchdog's round sees them back
+    assert away.started.wait(TIMEOUT)
+    away.finish()
+    visitor.gone = True                             # and a visitor gone for good is dropped
+    late = HeldJob("late", order, alive=visitor)
+    blocker = HeldJob("blocker", order)
+    s.submit(blocker.task)
+    s.submit(late.task)
+    s.look_once()
+    assert late.task.progress().state == "cancelled"
+    blocker.finish()
+    assert order == ["first", "away", "blocker"]
 
 
 # ------------------------------------------------------------------ with real trainers

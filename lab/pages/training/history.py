@@ -25,7 +25,10 @@ from nncore.runs.spec import RunSpec
 from nncore.serialization import save
 
 COMPARE = "history_compare"         # multiselect: the runs to compare (their numbers)
-COMPARE_SEEN = "history_seen"       # the newest run the comparison has been offered
+# Streamlit forgets a widget's value in a rerun that does not draw it (another tab open):
+# the choice is kept apart, with the newest run it has been offered.
+COMPARE_CHOICE = "history_compare_choice"
+COMPARE_SEEN = "history_compare_seen"
 PICK = "history_pick"               # selectbox: the run the actions below apply to
 
 
@@ -69,14 +72,17 @@ def history_tab() -> None:
 def _compare(records) -> None:
     numbers = [r.number for r in records]
     names = {r.number: r.name for r in records}
-    if COMPARE not in st.session_state:
+    # the widget's value when it has one (a change just made), else the choice kept apart
+    choice = st.session_state.get(COMPARE, st.session_state.get(COMPARE_CHOICE))
+    if choice is None:
         chosen = numbers[-3:]
     else:       # the visitor's choice, and a run that has ended since joins it
-        chosen = [n for n in st.session_state[COMPARE] if n in numbers]
+        chosen = [n for n in choice if n in numbers]
         seen = st.session_state.get(COMPARE_SEEN, 0)
         chosen += [n for n in numbers if n > seen and n not in chosen]
     st.session_state[COMPARE], st.session_state[COMPARE_SEEN] = chosen, numbers[-1]
     chosen = st.multiselect("Compare", numbers, format_func=names.get, key=COMPARE)
+    st.session_state[COMPARE_CHOICE] = chosen
     picked = [r for r in records if r.number in chosen]
     if not picked:
         return
