@@ -18,6 +18,18 @@ def class_colour(i: int) -> str:
     return CLASS_COLOURS[i % len(CLASS_COLOURS)]
 
 
+def probability_scale() -> list:
+    """The colours of P(class 1) from 0 to 1 on a two-class boundary map: the two classes'
+    own colours, white where the network cannot tell (0.5), so the map is coloured like
+    the points it separates."""
+    return [[0.0, class_colour(0)], [0.5, "#ffffff"], [1.0, class_colour(1)]]
+
+
+def probability_title(class_names=None) -> str:
+    """The colour bar's title: the probability of the second class, by its name."""
+    return f"P({class_names[1] if class_names and len(class_names) > 1 else 'class 1'})"
+
+
 def thumbnail(pixels, image_shape, size: int = 84) -> np.ndarray:
     """One image row (values 0…1) as a uint8 picture for ``st.image``: dark ink on white,
     each pixel blown up to a square block, so that an 8×8 digit is not drawn as a blur."""

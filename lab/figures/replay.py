@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.figures.common import class_colour
+from lab.figures.common import class_colour, probability_scale, probability_title
 
 TRAIN, VAL, CURSOR = "#4f46e5", "#f97316", "#111827"
 FRAME_MS = 150                  # one snapshot on screen while playing: 50 in 7.5 s
@@ -69,7 +69,7 @@ def shade(grid: dict) -> np.ndarray:
     return np.asarray(grid["z"]).astype(np.int8)
 
 
-def _boundary(grid: dict, whole: bool) -> dict:
+def _boundary(grid: dict, whole: bool, class_names=None) -> dict:
     """The boundary trace (``whole``), or what a frame changes of it."""
     trace = {"type": "contour" if grid["kind"] == "binary" else "heatmap", "z": shade(grid)}
     if not whole:
@@ -77,11 +77,12 @@ def _boundary(grid: dict, whole: bool) -> dict:
     trace.update(x=grid["x"], y=grid["y"], hoverinfo="skip", xaxis="x", yaxis="y")
     if grid["kind"] == "binary":   # P(class 1) shaded, the 0.5 line drawn on it
         ticks = [0, 0.25, 0.5, 0.75, 1]
-        trace.update(colorscale="RdBu_r", zmin=0, zmax=255, opacity=0.75,
+        trace.update(colorscale=probability_scale(), zmin=0, zmax=255, opacity=0.55,
                      line={"color": "black", "width": 2},
                      contours={"coloring": "heatmap", "start": 127.5, "end": 127.5,
                                "size": 255, "showlines": True},
-                     colorbar={"title": {"text": "P(class 1)"}, "thickness": 12, "len": 0.9,
+                     colorbar={"title": {"text": probability_title(class_names)},
+                               "thickness": 12, "len": 0.9,
                                "x": 0.41, "tickvals": [255 * t for t in ticks],
                                "ticktext": [f"{t:g}" for t in ticks]})
         return trace
@@ -145,8 +146,8 @@ def replay_figure(history: dict, frames: list[dict], epochs: int, points=None,
     traces, moving = [], []            # moving: the traces each frame changes
     if boundary:
         moving.append(len(traces))
-        traces.append(_boundary(last["grid"], whole=True))
         names = class_names or [str(c) for c in range(int(y.max()) + 1 if y.size else 0)]
+        traces.append(_boundary(last["grid"], whole=True, class_names=names))
         for c in np.unique(y):
             sel = y == c
             label = names[int(c)] if int(c) < len(names) else str(c)

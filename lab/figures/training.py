@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.figures.common import class_colour, mosaic
+from lab.figures.common import class_colour, mosaic, probability_scale, probability_title
 
 TRAIN, VAL, RAW, SMOOTH = "#4f46e5", "#f97316", "rgba(79,70,229,0.25)", "#4f46e5"
 MAX_DRAWN = 1000        # points per line in the live batch-loss chart
@@ -85,10 +85,11 @@ def boundary_figure(grid: dict, X, y, correct=None, class_names=None,
     ``highlight`` (a mask of the points, or a (mask, label) pair) those points are ringed."""
     fig = go.Figure()
     if grid["kind"] == "binary":
-        fig.add_trace(go.Contour(x=grid["x"], y=grid["y"], z=grid["z"], colorscale="RdBu_r",
-                                 zmin=0, zmax=1, opacity=0.75, ncontours=20,
-                                 contours=dict(showlines=False),
-                                 colorbar=dict(title="P(class 1)", thickness=12)))
+        fig.add_trace(go.Contour(x=grid["x"], y=grid["y"], z=grid["z"],
+                                 colorscale=probability_scale(), zmin=0, zmax=1, opacity=0.55,
+                                 ncontours=20, contours=dict(showlines=False),
+                                 colorbar=dict(title=probability_title(class_names),
+                                               thickness=12)))
         fig.add_trace(go.Contour(x=grid["x"], y=grid["y"], z=grid["z"], showscale=False,
                                  contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
                                  line=dict(color="black", width=2), hoverinfo="skip",

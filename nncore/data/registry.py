@@ -145,14 +145,14 @@ DATASETS = {
                     "1,797 handwritten digits of 8×8 pixels that ship with scikit-learn: "
                     "no download needed.", {"val_fraction": _VAL, "test_fraction": _TEST, "seed": _SEED}),
         DatasetInfo("moons", "Two moons", "2d",
-                    "Two interleaving half circles (scikit-learn's make_moons, as in seed 003).",
+                    "Two interleaving half circles (scikit-learn's `make_moons`, as in seed 003).",
                     _generated_params(1000, 0.2)),
         DatasetInfo("circles", "Circles", "2d",
-                    "A small circle inside a large one (scikit-learn's make_circles).",
+                    "A small circle inside a large one (scikit-learn's `make_circles`).",
                     _generated_params(1000, 0.1)),
         DatasetInfo("xor", "XOR", "2d",
                     "Exclusive or: seed 001's four points, or a noisy cloud around them when "
-                    "n_samples is set.",
+                    "`n_samples` is set.",
                     {**_generated_params(None, 0.2),
                      "n_samples": replace(_N, default=None, none="seed 001's four points",
                                           help="None: the four exact points; a number: a noisy cloud.")}),
@@ -280,10 +280,10 @@ class _Generator(NamedTuple):
 
 _GENERATORS = {
     "moons": _Generator(toy2d.make_moons, ("upper moon", "lower moon"),
-                        "scikit-learn's make_moons: {n:,} points on two interleaving half circles "
+                        "scikit-learn's `make_moons`: {n:,} points on two interleaving half circles "
                         "(noise {noise}, seed {seed})"),
     "circles": _Generator(toy2d.make_circles, ("outer circle", "inner circle"),
-                          "scikit-learn's make_circles: {n:,} points on a circle inside a circle "
+                          "scikit-learn's `make_circles`: {n:,} points on a circle inside a circle "
                           "(radius ratio 0.5, noise {noise}, seed {seed})"),
     "xor": _Generator(toy2d.make_xor, ("0", "1"),
                       "A noisy XOR cloud: {n:,} points around the corners of the unit square, "
