@@ -70,11 +70,13 @@ def shade(grid: dict) -> np.ndarray:
 
 
 def _boundary(grid: dict, whole: bool, class_names=None) -> dict:
-    """The boundary trace (``whole``), or what a frame changes of it."""
-    trace = {"type": "contour" if grid["kind"] == "binary" else "heatmap", "z": shade(grid)}
+    """The boundary trace (``whole``), or what a frame changes of it: its map, and the grid
+    it is drawn on (the last frame's is finer than the others')."""
+    trace = {"type": "contour" if grid["kind"] == "binary" else "heatmap", "z": shade(grid),
+             "x": grid["x"], "y": grid["y"]}
     if not whole:
         return trace
-    trace.update(x=grid["x"], y=grid["y"], hoverinfo="skip", xaxis="x", yaxis="y")
+    trace.update(hoverinfo="skip", xaxis="x", yaxis="y")
     if grid["kind"] == "binary":   # P(class 1) shaded, the 0.5 line drawn on it
         ticks = [0, 0.25, 0.5, 0.75, 1]
         trace.update(colorscale=probability_scale(), zmin=0, zmax=255, opacity=0.55,

@@ -16,6 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from support.apptest import plotly_array, training_page
+
+from lab.pages.training.live import GRID, SHARP_GRID
 from nncore.runs.run import build_for, load_spec_data
 from nncore.runs.spec import LayerSpec, RunSpec
 
@@ -60,9 +62,8 @@ def _oracle(spec: RunSpec):
     return net, weights, history, data
 
 
-def _boundary_of(net, weights, fig) -> np.ndarray:
-    """P(class 1) × 255, rounded, at every point of the figure's own grid."""
-    boundary = fig["data"][0]
+def _boundary_of(net, weights, boundary) -> np.ndarray:
+    """P(class 1) × 255, rounded, at every point of the grid a boundary trace lists."""
     xs, ys = plotly_array(boundary["x"]), plotly_array(boundary["y"])
     gx, gy = np.meshgrid(xs, ys)
     net.set_weights(weights)
@@ -86,8 +87,10 @@ def test_the_replay_shows_each_kept_epoch_as_its_weights_draw_it():
     X, y = data.X_train, data.y_train                   # all 140 drawn (under 1,500)
     for frame, epoch in zip(frames, epochs):
         boundary, wrong, loss_cursor = frame["data"][0], frame["data"][1], frame["data"][2]
-        expected = _boundary_of(net, weights[epoch], fig)
+        expected = _boundary_of(net, weights[epoch], boundary)
         np.testing.assert_array_equal(plotly_array(boundary["z"]).reshape(expected.shape), expected)
+        # every kept epoch on the coarse grid; the one on show, the last, on the fine one
+        assert expected.shape == ((SHARP_GRID,) * 2 if epoch == epochs[-1] else (GRID,) * 2)
         missed = net.predict(X) != y                    # the weights of that epoch, still set
         np.testing.assert_allclose(np.sort(plotly_array(wrong["x"])), np.sort(X[missed, 0]))
         assert loss_cursor["x"] == [epoch, epoch]
@@ -100,7 +103,7 @@ def test_the_replay_shows_each_kept_epoch_as_its_weights_draw_it():
             assert title == "Before training"
     # the figure shows the last frame: the trained network's boundary, the whole curves
     np.testing.assert_array_equal(plotly_array(fig["data"][0]["z"]).reshape(expected.shape),
-                                  _boundary_of(net, weights[120], fig))
+                                  _boundary_of(net, weights[120], fig["data"][0]))
     curve = next(t for t in fig["data"] if t.get("name") == "training" and t.get("yaxis") == "y2")
     np.testing.assert_allclose(plotly_array(curve["y"]), history.train_loss)
 
@@ -124,8 +127,10 @@ def test_during_the_run_the_last_frame_is_now_and_agrees_with_the_progress_line(
         assert last["layout"]["title"]["text"].startswith(f"Now: {p.epoch} of 10000 epochs done")
         assert f"{p.epoch} epochs done" in at.progress[0].proto.text
         net = trainer.model_copy()                      # the weights the run stands at
-        np.testing.assert_array_equal(plotly_array(last["data"][0]["z"]).reshape(60, 60),
-                                      _boundary_of(net, net.get_weights(), fig))
+        expected = _boundary_of(net, net.get_weights(), last["data"][0])
+        assert expected.shape == (SHARP_GRID, SHARP_GRID)
+        np.testing.assert_array_equal(plotly_array(last["data"][0]["z"]).reshape(expected.shape),
+                                      expected)
     finally:
         trainer.stop()
         trainer.resume()

@@ -33,7 +33,8 @@ from nncore.training import History
 
 POLL = runs.POLL_SECONDS            # the whole live view: progress, figures, charts
 CHART_SECONDS = 6.0                 # the step-mode unit maps' pace (stepping_maps.py)
-GRID = 60                           # points per side of each replayed boundary
+GRID = 60                           # points per side of each replayed boundary …
+SHARP_GRID = 120                    # … and of the one on show: a cell per 4 px of its plot
 FRAMES = "training_replay_frames"   # (trainer, {(epoch, step): frame}) — made once each
 
 
@@ -166,14 +167,28 @@ def _frames(trainer, p, shots, points) -> list[dict]:
         frame = {"epoch": p.epoch, "step": p.step, "metrics": metrics, "now": True}
         if points is not None:
             frame.update(cached("replay_now", (trainer, p.step),
-                                lambda: _map(trainer.model_copy(), points)))
+                                lambda: _map(trainer.model_copy(), points, SHARP_GRID)))
         frames.append(frame)
+    elif points is not None and shots:
+        # the frame on show is the last snapshot: drawn again on the finer grid (the
+        # others stay coarse, so that fifty of them travel to the browser cheaply)
+        s = shots[-1]
+        frames[-1] = {**frames[-1], "grid": cached(
+            "replay_sharp", (trainer, s.epoch, s.step),
+            lambda: _sharp_grid(trainer, s.weights, points))}
     return frames or [{"epoch": 0, "step": 0, "metrics": {}}]
 
 
-def _map(net, points) -> dict:
+def _map(net, points, resolution: int = GRID) -> dict:
     X, y = points
-    return {"grid": ex.decision_grid(net, X, resolution=GRID), "wrong": net.predict(X) != y}
+    return {"grid": ex.decision_grid(net, X, resolution=resolution),
+            "wrong": net.predict(X) != y}
+
+
+def _sharp_grid(trainer, weights, points) -> dict:
+    net = trainer.network.copy()
+    net.set_weights(weights)
+    return ex.decision_grid(net, points[0], resolution=SHARP_GRID)
 
 
 def outcome(dataset) -> None:
