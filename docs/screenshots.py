@@ -130,9 +130,85 @@ def inference(page, base):
     shot(page, "inference-test")
 
 
+def training_export(page, base):
+    page.goto(link(base, preset("seed003-moons")))
+    train(page)
+    page.get_by_text("Save or load the model").click()
+    page.get_by_text("Export").first.wait_for(timeout=WAIT)
+    settle(page)
+    page.get_by_text("Save or load the model").scroll_into_view_if_needed()
+    shot(page, "training-export")
+
+
+def _stepped(page, base, steps: int = 3):
+    """Seed 003's network on the Training page, stepped ``steps`` batches; its expander."""
+    page.goto(link(base, preset("seed003-moons")))
+    page.get_by_text("Step through training: see the math run").click()
+    for _ in range(steps):
+        page.get_by_role("button", name="Step one batch").click()
+        settle(page, 800)
+    page.get_by_text(f"Step {steps}").first.wait_for(timeout=WAIT)
+    settle(page, 2500)
+    return page.locator('[data-testid="stExpander"]').filter(
+        has_text="Step through training: see the math run")
+
+
+def step_view(page, base):
+    expander = _stepped(page, base)
+    expander.screenshot(path=str(DOCS / "step-view.png"))
+    print("wrote docs/step-view.png")
+
+
+def step_neuron(page, base):
+    expander = _stepped(page, base)
+    expander.get_by_role("tab", name="One neuron").click()
+    settle(page, 2500)
+    expander.screenshot(path=str(DOCS / "step-neuron.png"))
+    print("wrote docs/step-neuron.png")
+
+
+def neuron_maps(page, base):
+    page.goto(link(base, preset("seed003-moons")))
+    train(page)
+    page.get_by_text("Neurons as pictures: every unit as a map over the input plane").click()
+    settle(page, 4000)
+    page.locator('[data-testid="stExpander"]').filter(
+        has_text="Neurons as pictures").screenshot(path=str(DOCS / "neuron-maps.png"))
+    print("wrote docs/neuron-maps.png")
+
+
+def own_points(page, base):
+    import numpy as np
+    from nncore.data import points
+    rng = np.random.default_rng(3)
+    angle = rng.uniform(0, 2 * np.pi, 60)
+    radius = np.where(np.arange(60) < 24, rng.uniform(0, 0.9, 60), rng.uniform(1.6, 2.3, 60))
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    y = (np.arange(60) >= 24).astype(np.int64)
+    spec = preset("seed003-moons").replace(
+        data={"name": points.NAME, "points": points.encode(X, y), "val_fraction": 0.0})
+    page.goto(link(base, spec, "dataset"))
+    page.get_by_text("60 points").first.wait_for(timeout=WAIT)
+    settle(page, 3000)
+    shot(page, "own-points", full=False)
+
+
+def assignment(page, base):
+    from urllib.parse import quote_plus
+    question = ("Before you press Start: what will the boundary look like after 10 epochs? "
+                "Then try a learning rate ten times smaller.")
+    page.goto(link(base, preset("seed003-moons")) + "&lock=layers,lr&hide=l2,seed&ask="
+              + quote_plus(question))
+    page.get_by_text("Before you press Start").first.wait_for(timeout=WAIT)
+    settle(page, 2500)
+    shot(page, "assignment", full=False)
+
+
 PICTURES = {"home": home, "dataset": dataset, "architecture": architecture,
             "training": training, "training-mnist": training_mnist,
-            "compare-runs": compare_runs, "inference": inference}
+            "training-export": training_export, "compare-runs": compare_runs,
+            "step-view": step_view, "step-neuron": step_neuron, "neuron-maps": neuron_maps,
+            "own-points": own_points, "assignment": assignment, "inference": inference}
 
 
 def main(argv=None) -> None:
