@@ -26,8 +26,10 @@ def probability_scale() -> list:
 
 
 def probability_title(class_names=None) -> str:
-    """The colour bar's title: the probability of the second class, by its name."""
-    return f"P({class_names[1] if class_names and len(class_names) > 1 else 'class 1'})"
+    """The colour bar's title: the probability of the second class, by its name
+    ("P(lower moon)"), or by its number when that is all it has ("P(class 1)")."""
+    name = str(class_names[1]) if class_names and len(class_names) > 1 else "1"
+    return f"P(class {name})" if name.isdigit() else f"P({name})"
 
 
 def thumbnail(pixels, image_shape, size: int = 84) -> np.ndarray:

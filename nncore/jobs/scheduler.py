@@ -155,6 +155,7 @@ class Scheduler:
             else:
                 job.queue()
                 self._waiting.append(entry)
+                self._fill_slots()      # a free slot kept for visitors away goes to this one
             self._ensure_watchdog()
 
     def cancel(self, job, message: str = "cancelled while it waited for a free slot") -> bool:
@@ -236,7 +237,7 @@ class Scheduler:
         while len(self._running) < self.slots:
             # the first in line whose visitor is there — or gone, to be cancelled on the way
             entry = next((e for e in self._waiting
-                          if e.job.owner_gone() or not e.job.owner_away()), None)
+                          if e.job.owner_gone() or not _owner_away(e.job)), None)
             if entry is None:
                 break
             self._waiting.remove(entry)
@@ -312,6 +313,11 @@ class Scheduler:
             elif others_wait and paused and now - entry.paused_since > self.pause_seconds:
                 entry.job.stop(f"stopped: it stayed paused for {_minutes(self.pause_seconds)} "
                                "while other visitors waited for its slot")
+
+
+def _owner_away(job) -> bool:
+    """``job.owner_away()``, or, for a job that cannot tell, whether its visitor is gone."""
+    return getattr(job, "owner_away", job.owner_gone)()
 
 
 def _minutes(seconds: float) -> str:

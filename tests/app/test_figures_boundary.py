@@ -66,3 +66,20 @@ def test_each_class_has_one_colour_on_its_points_and_its_side_of_the_map(figure)
     assert all(np.abs(middle - to_rgb(class_colour(c))).max() > 0.2 for c in (0, 1))
     title = shaded["colorbar"]["title"]
     assert (title["text"] if isinstance(title, dict) else title) == "P(lower moon)"
+
+
+@pytest.mark.parametrize("names, title", [(None, "P(class 1)"), (["0", "1"], "P(class 1)"),
+                                          (["only"], "P(class 1)"),
+                                          (["outer circle", "inner circle"], "P(inner circle)")])
+@pytest.mark.parametrize("figure", ["final", "replay"])
+def test_the_colour_bar_names_the_class_or_its_number(figure, names, title):
+    X, y, net, grid = _moons_like()
+    if figure == "final":
+        fig = training.boundary_figure(grid, X, y, None, names).to_dict()
+    else:
+        frames = [{"epoch": 1, "metrics": {}, "grid": grid, "wrong": None}]
+        fig = replay.replay_figure({"epoch": [1], "train_loss": [0.5]}, frames, 1,
+                                   points=(X, y), class_names=names).to_dict()
+    shaded = next(t for t in fig["data"] if t["type"] == "contour" and t.get("colorbar"))
+    got = shaded["colorbar"]["title"]
+    assert (got["text"] if isinstance(got, dict) else got) == title

@@ -289,6 +289,27 @@ def test_a_slot_left_free_for_an_away_visitor_is_filled_when_they_are_back(sched
     assert order == ["first", "away", "blocker"]
 
 
+def test_a_new_job_takes_a_slot_kept_free_for_visitors_away(scheduler):
+    s = scheduler(slots=1, max_waiting=10)
+    order, visitor = [], Visitor()
+    first = HeldJob("first", order)
+    away = HeldJob("away", order, alive=visitor)
+    s.submit(first.task)
+    s.submit(away.task)
+    assert first.started.wait(TIMEOUT)
+    visitor.here = False
+    first.finish()
+    assert s.counts() == (0, 1)
+    newcomer = HeldJob("newcomer", order)
+    s.submit(newcomer.task)                         # no watchdog round in between
+    assert newcomer.started.wait(TIMEOUT)
+    assert s.place(away.task).position == 1         # still first in line
+    newcomer.finish()
+    visitor.gone = True
+    s.look_once()
+    assert order == ["first", "newcomer"]
+
+
 # ------------------------------------------------------------------ with real trainers
 def test_trainers_through_one_slot_all_finish_one_after_another(scheduler):
     s = scheduler(slots=1, max_waiting=10)
