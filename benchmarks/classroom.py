@@ -54,8 +54,8 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from page_throughput import (BROWSER_GROUP, browser_command, cpu_seconds, free_port,  # noqa: E402
-                             mnist_and_chromium)
+from page_throughput import (BROWSER_GROUP, browser_command, cpu_seconds,  # noqa: E402
+                             free_port, mnist_and_chromium, start_server)
 
 PAGE_TIMEOUT = 120_000          # ms: opening a page on a busy server
 DONE = re.compile(r"Finished (\d+) epochs?")
@@ -103,7 +103,7 @@ def connections_to(port: int) -> int:
     """Established TCP connections to the server's port (its visitors' websockets)."""
     import subprocess
     out = subprocess.run(["ss", "-tnH", "state", "established", f"( sport = :{port} )"],
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, check=True).stdout  # no ss: an error
     return len(out.splitlines())
 
 
@@ -266,25 +266,6 @@ def setups():
     link = lambda spec: "/training?" + query_string(spec_to_params(spec))   # noqa: E731
     return {"moons": (link(moons), moons.epochs), "mnist": (link(mnist), mnist.epochs),
             "long-mnist": (link(long_mnist), long_mnist.epochs)}
-
-
-def start_server(port: int, env: dict, log):
-    import subprocess
-    import urllib.request
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return server
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise SystemExit("error: the Streamlit server did not start within 60 s.")
 
 
 def class_round(browser, base: str, n: int, links, log: Path, server_pid: int, solo: dict,

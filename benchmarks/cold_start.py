@@ -41,7 +41,7 @@ if str(ROOT / "benchmarks") not in sys.path:
     sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from cli_start import bytecode_env  # noqa: E402
-from page_throughput import CHROMIUM, free_port, load  # noqa: E402
+from page_throughput import CHROMIUM, free_port, load, streamlit_command  # noqa: E402
 
 ONE_LINE = 'import streamlit as st\nst.title("Hello")\n'
 HEAVY = ("sklearn", "scipy", "pandas", "pyarrow", "nbformat")
@@ -68,21 +68,18 @@ def one_start(browser, script: Path, cwd: Path, env: dict) -> tuple[float, float
     """(seconds to the server taking connections, seconds to the first heading on screen),
     both from the process's start."""
     port = free_port()
+    page = browser.new_page()       # the browser's tab is ready before the clock starts
     start = time.monotonic()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(streamlit_command(port, script), cwd=cwd, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _ready(port, start + 60)
         listening = time.monotonic() - start
-        page = browser.new_page()
         page.goto(f"http://127.0.0.1:{port}")
         page.locator("h1").first.wait_for(timeout=60_000)
         shown = time.monotonic() - start
-        page.close()
     finally:
+        page.close()
         server.terminate()
         server.wait(timeout=30)
     return listening, shown

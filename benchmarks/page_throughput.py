@@ -153,17 +153,30 @@ def cli_run(epochs: int, env: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def start_server(port: int, env: dict) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(120):
+def streamlit_command(port: int, script: str = "app.py") -> list[str]:
+    """How every benchmark starts a Streamlit server, as a host would: headless, on
+    127.0.0.1, no file watcher, no usage statistics."""
+    return [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+
+
+def start_server(port: int, env: dict, log=None, cwd: Path = ROOT) -> subprocess.Popen:
+    """The app in ``cwd`` served on ``port`` (its output to ``log``, a file, or nowhere),
+    once it answers its health check; an error if it dies or has not within 60 s."""
+    import urllib.request
+    out = log if log is not None else subprocess.DEVNULL
+    server = subprocess.Popen(streamlit_command(port), cwd=cwd, env=env, stdout=out,
+                              stderr=subprocess.STDOUT)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        if server.poll() is not None:
+            raise SystemExit(f"error: the Streamlit server exited with code {server.returncode}.")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return server
         except OSError:
-            time.sleep(0.5)
+            time.sleep(0.3)
     server.kill()
     raise SystemExit("error: the Streamlit server did not start within 60 s.")
 

@@ -32,7 +32,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from page_throughput import CHROMIUM, free_port, load  # noqa: E402
+from page_throughput import CHROMIUM, free_port, load, start_server  # noqa: E402
 
 PRESETS = {"seed003-moons": 1.0, "seed001-xor": 1.0, "seed002-clusters": 1.0,
            "mnist-mlp": 2.0}                      # preset → bound, seconds
@@ -70,17 +69,6 @@ WATCH = """() => {
 UNDER_WAY = re.compile(r"batch ([1-9]\d*)/|\b([1-9]\d*) epochs done|epochs done · ")
 EPOCHS_DONE = re.compile(r"(\d+)(?:/\d+)? epochs done")
 TITLE_EPOCH = re.compile(r"^(?:Now: (\d+) of|Epoch (\d+) of|Before training)")
-
-
-def _server(root: Path, port: int, env: dict, log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    return server
 
 
 def _url(port: int, preset: str) -> str:
@@ -171,7 +159,8 @@ def main() -> None:
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="nncore-start-")) / "streamlit.log"
     print(f"{args.rounds} rounds of {', '.join(args.presets)}; load {load()}", flush=True)
-    server = _server(args.app.resolve(), port, env, log_path)
+    with open(log_path, "w") as log:        # the server keeps writing to its own copy
+        server = start_server(port, env, log, cwd=args.app.resolve())
     results = {name: [] for name in args.presets}
     first_start, starts = None, 0
     try:
@@ -179,12 +168,6 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM,
                                          args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            for attempt in range(240):                # the server is up
-                try:
-                    page.goto(f"http://127.0.0.1:{port}/_stcore/health")
-                    break
-                except Exception:                     # noqa: BLE001 — not yet listening
-                    time.sleep(0.5)
             if "mnist-mlp" in args.presets:           # MNIST loaded once, before timing
                 page.goto(_url(port, "mnist-mlp"))
                 page.get_by_role("button", name="Start training").wait_for(timeout=WAIT)

@@ -22,11 +22,8 @@ for path in (ROOT, ROOT / "tests"):
         sys.path.insert(0, str(path))
 
 from support import drawings  # noqa: E402
-from support.server import app_server  # noqa: E402
+from support.server import CHROMIUM, CHROMIUM_ARGS, app_server  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WAIT = 180_000          # ms: MNIST loads and trains on a small machine
 DOCS = ROOT / "docs"
 
@@ -52,11 +49,15 @@ def train(page) -> None:
     settle(page)
 
 
-def shot(page, name: str, full: bool = True) -> None:
+def shot(page, name: str, full: bool = True, element=None) -> None:
+    """docs/<name>.png: the page (``full``: all of it), or only ``element`` (a locator)."""
     path = DOCS / f"{name}.png"
     page.mouse.move(0, 0)             # no tooltip of the last button pressed
     page.wait_for_timeout(300)
-    page.screenshot(path=str(path), full_page=full)
+    if element is not None:
+        element.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=full)
     print(f"wrote {path.relative_to(ROOT)}")
 
 
@@ -154,17 +155,14 @@ def _stepped(page, base, steps: int = 3):
 
 
 def step_view(page, base):
-    expander = _stepped(page, base)
-    expander.screenshot(path=str(DOCS / "step-view.png"))
-    print("wrote docs/step-view.png")
+    shot(page, "step-view", element=_stepped(page, base))
 
 
 def step_neuron(page, base):
     expander = _stepped(page, base)
     expander.get_by_role("tab", name="One neuron").click()
     settle(page, 2500)
-    expander.screenshot(path=str(DOCS / "step-neuron.png"))
-    print("wrote docs/step-neuron.png")
+    shot(page, "step-neuron", element=expander)
 
 
 def neuron_maps(page, base):
@@ -172,9 +170,8 @@ def neuron_maps(page, base):
     train(page)
     page.get_by_text("Neurons as pictures: every unit as a map over the input plane").click()
     settle(page, 4000)
-    page.locator('[data-testid="stExpander"]').filter(
-        has_text="Neurons as pictures").screenshot(path=str(DOCS / "neuron-maps.png"))
-    print("wrote docs/neuron-maps.png")
+    shot(page, "neuron-maps", element=page.locator('[data-testid="stExpander"]').filter(
+        has_text="Neurons as pictures"))
 
 
 def own_points(page, base):
@@ -219,7 +216,7 @@ def main(argv=None) -> None:
 
     with tempfile.TemporaryDirectory() as folder, app_server(Path(folder)) as base, \
             sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for name in args.only or PICTURES:
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             PICTURES[name](page, base)

@@ -103,10 +103,7 @@ def known_shape(data: dict) -> tuple[int | None, int | None]:
         upload = st.session_state.get(UPLOADED)
         return (upload["X"].shape[1], len(upload["class_names"])) if upload else (None, None)
     if data.get("name") == drawn.NAME:
-        try:
-            return 2, int(drawn.decode(data.get("points") or "")[1].max()) + 1
-        except ValueError:      # no points yet (max of nothing), or a text that is not points
-            return 2, None
+        return registry_shape(drawn.NAME, data.get("points")) or (2, None)
     return _SHAPES.get(_data_key(data)) or registry_shape(data.get("name")) or (None, None)
 
 

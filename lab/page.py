@@ -69,12 +69,18 @@ def guarded(fn):
 
 
 def callback(fn):
-    """A widget's callback, guarded: an unexpected error leaves a sentence for the next
-    page drawn (``run_page`` shows it) and its traceback in the server log."""
+    """A widget's callback, guarded: a setup refused (a ``SpecError``: out of bounds, too
+    large, fixed by an assignment link) is said as its own sentence; an unexpected error
+    leaves a sentence for the next page drawn (``run_page`` shows it) and its traceback in
+    the server log."""
+    from nncore.runs.schema import SpecError
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except SpecError as exc:    # written for the visitor: no traceback to log
+            notice("error", str(exc))
         except Exception as exc:
             _LOG.exception("Unexpected error in the callback %s", fn.__qualname__)
             st.session_state[FAILED] = _sorry(exc)

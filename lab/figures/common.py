@@ -12,10 +12,27 @@ import numpy as np
 CLASS_COLOURS = ("#4f46e5", "#f59e0b", "#10b981", "#ef4444", "#06b6d4", "#8b5cf6", "#84cc16",
                  "#ec4899", "#64748b", "#f97316")
 ACCENT = "#4f46e5"      # the app's primary colour (.streamlit/config.toml)
+TRAIN, VAL = ACCENT, "#f97316"      # the training and the validation curves, on every chart
+
+
+def finite(values) -> np.ndarray:
+    """As a float array (fast for Plotly to take), NaN where a value is missing or infinite."""
+    out = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    out[~np.isfinite(out)] = np.nan
+    return out
 
 
 def class_colour(i: int) -> str:
     return CLASS_COLOURS[i % len(CLASS_COLOURS)]
+
+
+def class_scale(k: int) -> list:
+    """A colour scale for a map of class numbers 0 … k−1 (zmin −0.5, zmax k − 0.5): each
+    class a band of its own colour."""
+    scale = []
+    for c in range(k):
+        scale += [[c / k, class_colour(c)], [(c + 1) / k, class_colour(c)]]
+    return scale
 
 
 def probability_scale() -> list:

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.figures.common import ACCENT, class_colour, tile
+from lab.figures.common import ACCENT, class_colour, class_scale, tile
 
 MUTED = "#c7c9d9"
 WRONG = "#dc2626"
@@ -144,17 +144,14 @@ def decision_map_figure(model, X: np.ndarray, y: np.ndarray, class_names, point=
     # the class at every grid point (the binary grid holds the probability of class 1)
     cls = grid["z"] if grid["kind"] == "classes" else (grid["z"] > 0.5).astype(float)
     k = len(class_names)
-    colours = [class_colour(i) for i in range(k)]
-    scale = []
-    for i, c in enumerate(colours):
-        scale += [[i / k, c], [(i + 1) / k, c]]
-    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=cls, zmin=-0.5, zmax=k - 0.5, colorscale=scale,
-                               opacity=0.28, showscale=False, hoverinfo="skip"))
+    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=cls, zmin=-0.5, zmax=k - 0.5,
+                               colorscale=class_scale(k), opacity=0.28, showscale=False,
+                               hoverinfo="skip"))
     for i in range(k):
         m = np.asarray(y) == i
         if m.any():
             fig.add_trace(go.Scatter(x=X[m, 0], y=X[m, 1], mode="markers", name=str(class_names[i]),
-                                     marker=dict(color=colours[i], size=6,
+                                     marker=dict(color=class_colour(i), size=6,
                                                  line=dict(color="white", width=0.5))))
     if point is not None:
         fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="your point",

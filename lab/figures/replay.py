@@ -21,9 +21,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.figures.common import class_colour, probability_scale, probability_title
+from lab.figures.common import (TRAIN, VAL, class_colour, class_scale, finite,
+                                probability_scale, probability_title)
 
-TRAIN, VAL, CURSOR = "#4f46e5", "#f97316", "#111827"
+CURSOR = "#111827"
 FRAME_MS = 150                  # one snapshot on screen while playing: 50 in 7.5 s
 
 _NAMES = {"train_loss": "training loss", "train_accuracy": "training accuracy",
@@ -43,12 +44,6 @@ def caption(frame: dict, epochs: int) -> str:
             parts.append(f"{name} {value:.1%}" if key.endswith("accuracy") else
                          f"{name} {value:.4f}")
     return " · ".join(parts)
-
-
-def _curve(history: dict, key: str) -> np.ndarray:
-    values = np.array([np.nan if v is None else v for v in history.get(key, [])], np.float64)
-    values[~np.isfinite(values)] = np.nan
-    return values
 
 
 def _range(*curves) -> list[float]:
@@ -89,10 +84,7 @@ def _boundary(grid: dict, whole: bool, class_names=None) -> dict:
                                "ticktext": [f"{t:g}" for t in ticks]})
         return trace
     k = grid["n_classes"]
-    scale = []
-    for c in range(k):
-        scale += [[c / k, class_colour(c)], [(c + 1) / k, class_colour(c)]]
-    trace.update(colorscale=scale, zmin=-0.5, zmax=k - 0.5, opacity=0.35,
+    trace.update(colorscale=class_scale(k), zmin=-0.5, zmax=k - 0.5, opacity=0.35,
                  showscale=False)
     return trace
 
@@ -140,7 +132,7 @@ def replay_figure(history: dict, frames: list[dict], epochs: int, points=None,
     else:
         loss_axes, acc_axes = ("x", "y"), ("x2", "y2")
     x_epochs = np.asarray(history.get("epoch", []), dtype=np.int64)
-    curves = {k: _curve(history, k) for k in _NAMES}
+    curves = {k: finite(history.get(k, [])) for k in _NAMES}
     loss_span = _range(curves["train_loss"], curves["val_loss"])
     acc_span = [0.0, 1.02]
     last = frames[-1]

@@ -7,9 +7,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.figures.common import class_colour, mosaic, probability_scale, probability_title
+from lab.figures.common import (TRAIN, VAL, class_colour, class_scale, finite, mosaic,
+                                probability_scale, probability_title)
 
-TRAIN, VAL, RAW, SMOOTH = "#4f46e5", "#f97316", "rgba(79,70,229,0.25)", "#4f46e5"
+RAW, SMOOTH = "rgba(79,70,229,0.25)", TRAIN      # a batch's loss, and its running average
 MAX_DRAWN = 1000        # points per line in the live batch-loss chart
 
 
@@ -21,17 +22,6 @@ def _layout(fig: go.Figure, title: str, height: int = 300, **kwargs) -> go.Figur
     return fig
 
 
-def _finite(values) -> np.ndarray:
-    """As a float array (fast for Plotly to take), NaN where a value is missing or infinite."""
-    out = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
-# ------------------------------------------------------------------ live charts
-# These two are redrawn every few seconds while a run goes on, so they are built as
-# plain dicts of NumPy arrays and handed to Plotly unvalidated: building them through
-# Plotly's validating setters costs tens of milliseconds of the trainer's CPU each time.
 def _layout_dict(title: str, height: int = 300, **axes) -> dict:
     return {"title": {"text": title, "x": 0, "font": {"size": 15}}, "height": height,
             "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "uirevision": "keep",
@@ -66,9 +56,9 @@ def batch_loss_figure(pairs, log_y: bool = False) -> go.Figure:
         smooth = ema(losses, alpha)                      # over every point…
         every = -(-len(steps) // MAX_DRAWN)              # …drawn at most MAX_DRAWN
         steps, losses, smooth = steps[::every], losses[::every], smooth[::every]
-        traces = [{"type": "scatter", "x": steps, "y": np.round(_finite(losses), 5),
+        traces = [{"type": "scatter", "x": steps, "y": np.round(finite(losses), 5),
                    "name": "batch loss", "mode": "lines", "line": {"color": RAW, "width": 1}},
-                  {"type": "scatter", "x": steps, "y": np.round(_finite(smooth), 5),
+                  {"type": "scatter", "x": steps, "y": np.round(finite(smooth), 5),
                    "name": "smoothed (EMA)", "mode": "lines",
                    "line": {"color": SMOOTH, "width": 2.5}}]
     yaxis = {"title": {"text": "loss"}}
@@ -96,12 +86,8 @@ def boundary_figure(grid: dict, X, y, correct=None, class_names=None,
                                  name="boundary (0.5)"))
     else:
         k = grid["n_classes"]
-        scale = []
-        for c in range(k):
-            colour = class_colour(c)
-            scale += [(c / k, colour), ((c + 1) / k, colour)]
-        fig.add_trace(go.Heatmap(x=grid["x"], y=grid["y"], z=grid["z"], colorscale=scale,
-                                 zmin=-0.5, zmax=k - 0.5, opacity=0.35, showscale=False,
+        fig.add_trace(go.Heatmap(x=grid["x"], y=grid["y"], z=grid["z"],
+                                 colorscale=class_scale(k), zmin=-0.5, zmax=k - 0.5, opacity=0.35, showscale=False,
                                  hoverinfo="skip"))
     X, y = np.asarray(X), np.asarray(y)
     names = class_names or [str(c) for c in range(int(y.max()) + 1 if y.size else 0)]
@@ -252,7 +238,7 @@ def rate_study_figure(curves: dict, results: dict | None = None, log_y: bool = T
         note = ""
         if results and rate in results and results[rate].get("diverged"):
             note = " (diverged)"
-        fig.add_trace(go.Scatter(x=np.arange(1, len(losses) + 1), y=_finite(losses),
+        fig.add_trace(go.Scatter(x=np.arange(1, len(losses) + 1), y=finite(losses),
                                    mode="lines", name=f"lr {rate:g}{note}",
                                    line=dict(color=palette[i % len(palette)], width=2)))
     _layout(fig, "Learning-rate study: training loss per epoch", height=380,
@@ -264,9 +250,9 @@ def rate_study_figure(curves: dict, results: dict | None = None, log_y: bool = T
 
 def crosscheck_figure(ours, theirs) -> go.Figure:
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=np.arange(1, len(ours) + 1), y=_finite(ours), mode="lines",
+    fig.add_trace(go.Scatter(x=np.arange(1, len(ours) + 1), y=finite(ours), mode="lines",
                                name="nncore", line=dict(color=TRAIN, width=2)))
-    fig.add_trace(go.Scatter(x=np.arange(1, len(theirs) + 1), y=_finite(theirs),
+    fig.add_trace(go.Scatter(x=np.arange(1, len(theirs) + 1), y=finite(theirs),
                                mode="lines", name="scikit-learn MLPClassifier",
                                line=dict(color=VAL, width=2, dash="dash")))
     _layout(fig, "Cross-check: training loss per epoch", height=360, xaxis_title="epoch",

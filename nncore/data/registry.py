@@ -184,9 +184,15 @@ def dataset_info(name) -> DatasetInfo:
 DIGITS_IMAGE_SHAPE = (8, 8)      # scikit-learn's bundled digits
 
 
-def known_shape(name) -> tuple[int, int] | None:
+def known_shape(name, points: str | None = None) -> tuple[int, int] | None:
     """(features, classes) that loading the data set ``name`` gives, known without loading
-    it (so a summary can size a network before the data is there); None for other names."""
+    it (so a summary can size a network before the data is there): for your own points,
+    from their text (``points``); None for other names, and for points not yet there."""
+    if name == drawn.NAME:
+        try:
+            return 2, int(drawn.decode(points or "")[1].max()) + 1
+        except ValueError:      # no points yet (max of nothing), or a text that is not points
+            return None
     if name in MNIST_KINDS:
         return N_PIXELS, len(MNIST_KINDS[name].class_names)
     if name in _GENERATORS:

@@ -35,9 +35,9 @@ def data_settings(data: dict) -> tuple[dict, int, int, tuple | None]:
         params = _resolve(DATASETS[name], {k: v for k, v in data.items()
                                            if k not in ("name", "points")})
         if name == drawn.NAME:     # your own points: the script holds them
-            _, y = drawn.decode(data.get("points") or "")
-            drawn.check_trainable(y)
-            return {"name": name, **params, "points": data["points"]}, 2, int(y.max()) + 1, None
+            drawn.check_trainable(drawn.decode(data.get("points") or "")[1])
+            return ({"name": name, **params, "points": data["points"]},
+                    *known_shape(name, data["points"]), None)
     except ValueError as exc:
         raise ExportError(str(exc)) from None
     return {"name": name, **params}, *known_shape(name), known_image_shape(name)

@@ -246,8 +246,7 @@ class ProcessTrainer(BackgroundTrainer):
                 if ticket is None and np.asarray(array).nbytes <= INLINE_BYTES:
                     ticket = ("inline", np.asarray(array))
                 if ticket is None:
-                    blocks.append(shared_data.Block(array))
-                    blocks[-1].view = None      # the child maps it; this process needs no view
+                    blocks.append(shared_data.Block(array))     # the child maps it
                     self._data_blocks.append(blocks[-1].ticket[:2])
                     ticket = blocks[-1].ticket
                 tickets.append(ticket)

@@ -210,13 +210,15 @@ class Scheduler:
             entry = self._running.pop(id(job), None)
             if entry is None:           # a waiting job that was cancelled
                 return
-            self._log(entry, job.progress().state)
+            progress = job.progress()
+            self._log(entry, progress.state, progress)
             if entry.estimate:
                 self._ratios.append((time.monotonic() - entry.started) / entry.estimate)
             self._fill_slots()
 
-    def _log(self, entry: _Entry, state: str) -> None:
-        """One line of JSON per ended job in the run log, when there is one."""
+    def _log(self, entry: _Entry, state: str, progress=None) -> None:
+        """One line of JSON per ended job in the run log, when there is one (``progress``:
+        the job's last, when the caller has read it already)."""
         if not self.log_path:
             return
         now = time.monotonic()
@@ -226,7 +228,7 @@ class Scheduler:
                 "wait_seconds": round(started - entry.submitted, 3),
                 "run_seconds": round(now - started, 3) if entry.started is not None else 0.0,
                 "estimate_seconds": entry.estimate,
-                "training_seconds": getattr(entry.job.progress(), "elapsed", None)}
+                "training_seconds": getattr(progress or entry.job.progress(), "elapsed", None)}
         try:
             with open(self.log_path, "a") as log:
                 log.write(json.dumps(line) + "\n")
@@ -234,22 +236,22 @@ class Scheduler:
             pass
 
     def _fill_slots(self) -> None:
-        while len(self._running) < self.slots:
-            # the first in line whose visitor is there — or gone, to be cancelled on the way
-            entry = next((e for e in self._waiting
-                          if e.job.owner_gone() or not _owner_away(e.job)), None)
-            if entry is None:
+        """Start waiting jobs, in order, while slots are free: one whose visitor has gone
+        is cancelled on the way, one whose visitor is away just now keeps its place."""
+        for entry in list(self._waiting):
+            if len(self._running) >= self.slots:
                 break
-            self._waiting.remove(entry)
             if entry.job.owner_gone():
+                self._waiting.remove(entry)
                 entry.job.cancel("stopped: its session ended before it started")
                 self._log(entry, "cancelled")
-                continue
-            try:
-                self._start(entry)
-            except Exception as exc:    # that job says why; the line behind it moves on
-                entry.job.cancel(f"cancelled: it could not start on this server ({exc})")
-                self._log(entry, "cancelled")
+            elif not entry.job.owner_away():
+                self._waiting.remove(entry)
+                try:
+                    self._start(entry)
+                except Exception as exc:    # that job says why; the line behind it moves on
+                    entry.job.cancel(f"cancelled: it could not start on this server ({exc})")
+                    self._log(entry, "cancelled")
         self._share_cores()
 
     def _corrected(self, estimate: float | None) -> float | None:
@@ -313,11 +315,6 @@ class Scheduler:
             elif others_wait and paused and now - entry.paused_since > self.pause_seconds:
                 entry.job.stop(f"stopped: it stayed paused for {_minutes(self.pause_seconds)} "
                                "while other visitors waited for its slot")
-
-
-def _owner_away(job) -> bool:
-    """``job.owner_away()``, or, for a job that cannot tell, whether its visitor is gone."""
-    return getattr(job, "owner_away", job.owner_gone)()
 
 
 def _minutes(seconds: float) -> str:

@@ -43,8 +43,9 @@ def shared_memory_has_room(nbytes: int) -> bool:
 class Block:
     """One array's pages in shared memory — or in a memory-mapped temporary file where
     /dev/shm is too small — written once. ``ticket`` is what another process needs to map
-    them (``attach``); ``view`` is this process's array over them; ``remove()`` unlinks
-    them (the pages go once no process maps them any more)."""
+    them (``attach``); ``open_view()`` is an array over them in this process, for whoever
+    asks (the block keeps none: a view into the pages must go before they close);
+    ``remove()`` unlinks them (the pages go once no process maps them any more)."""
 
     # Sessions start runs at the same moment: look for room and take it in one step, so
     # that two of them cannot both count on the same free space.
@@ -64,17 +65,24 @@ class Block:
                 self.ticket = ("file", self._path) + layout
         try:
             if self._shm is not None:
-                self.view = np.ndarray(array.shape, array.dtype, buffer=self._shm.buf)
+                pages = np.ndarray(array.shape, array.dtype, buffer=self._shm.buf)
             else:
-                self.view = np.lib.format.open_memmap(self._path, mode="w+",
-                                                      dtype=array.dtype, shape=array.shape)
-            self.view[...] = array
+                pages = np.lib.format.open_memmap(self._path, mode="w+",
+                                                  dtype=array.dtype, shape=array.shape)
+            pages[...] = array
+            del pages
         except BaseException:           # a block half made is removed, not left behind
             self.remove()
             raise
 
+    def open_view(self) -> np.ndarray:
+        """An array over the block's pages in this process (no copy)."""
+        shape, dtype = self.ticket[2], np.dtype(self.ticket[3])
+        if self._shm is not None:
+            return np.ndarray(shape, dtype, buffer=self._shm.buf)
+        return np.load(self._path, mmap_mode="r")
+
     def remove(self) -> None:
-        self.view = None                # a view into the pages must go before they close
         try:
             if self._shm is not None:
                 try:
@@ -115,16 +123,14 @@ def share(array) -> np.ndarray:
     if ticket_of(array) is not None:
         return array
     block = Block(array)
-    block.view.flags.writeable = False
-    key = id(block.view)
+    view = block.open_view()
+    view.flags.writeable = False
+    key = id(view)
     with _lock:
-        _blocks[key] = (weakref.ref(block.view), block.ticket)
+        _blocks[key] = (weakref.ref(view), block.ticket)
         _live[key] = block
     # When the view goes, so do the pages. The finalizer holds the block, not the view.
-    weakref.finalize(block.view, _forget, key)
-    view = block.view
-    # The block keeps no strong reference to the view, so that it can go.
-    block.view = None
+    weakref.finalize(view, _forget, key)
     return view
 
 

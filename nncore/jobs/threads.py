@@ -104,13 +104,12 @@ class SnapshotPlan:
     early ended — with weights when all of those fit in SNAPSHOT_BYTES. The thread and the
     child process take theirs by the same plan, so both keep the same record."""
 
-    def __init__(self, network, epochs: int, count: int | None = None,
-                 budget: int | None = None):
+    def __init__(self, network, epochs: int):
         self.epochs = max(1, int(epochs))
-        self.every = max(1, -(-self.epochs // (count or SNAPSHOTS)))
+        self.every = max(1, -(-self.epochs // SNAPSHOTS))
         self.most = -(-self.epochs // self.every) + 2     # + the start and a stop's epoch
         nbytes = sum(p.nbytes for _, p, _ in network.parameters())
-        self.weights = nbytes * self.most <= (SNAPSHOT_BYTES if budget is None else budget)
+        self.weights = nbytes * self.most <= SNAPSHOT_BYTES
 
     def first(self, network) -> Snapshot:
         return Snapshot(0, 0, 0.0, {}, network.get_weights() if self.weights else None)

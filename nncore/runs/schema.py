@@ -259,7 +259,8 @@ SCHEDULE = {
 # Cosine decay: the default network reaches 98.22 % test with it, 97.76 % with a constant
 # rate. The one default: a new session, the preset called the default, the command line and
 # a link of today's format that leaves the schedule out all read it from here. (A link of
-# the first format that leaves it out meant "constant": lab/links reads it so.)
+# the first format that leaves it out meant "constant": nncore/runs/links/grammar.py
+# reads it so, LEFT_OUT.)
 DEFAULT_SCHEDULE = {"name": "cosine"}
 
 

@@ -141,11 +141,6 @@ class Stepper:
         """The learning rate of the epoch in progress."""
         return self.schedule(self.base_lr, min(self.epoch, self.epochs - 1), self.epochs)
 
-    def batch_rows(self) -> int:
-        """Rows in the next batch."""
-        lo = self.batch * self.batch_size
-        return min(self.batch_size, self.m - lo)
-
     def why_not(self) -> str | None:
         """Why the stepper cannot take a step now, or None."""
         if self.diverged is not None:

@@ -9,35 +9,22 @@ network's own ``predict_proba`` — and the points they get wrong.
 """
 
 import json
-import time
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from support.apptest import plotly_array, training_page
+from support.apptest import TIMEOUT, moons_spec, plotly_array, start_and_wait, training_page
+from support.jobs import wait_until
 
 from lab.pages.training.live import GRID, SHARP_GRID
 from nncore.runs.run import build_for, load_spec_data
 from nncore.runs.spec import LayerSpec, RunSpec
 
-TIMEOUT = 30
-
-
 def _spec(**changes) -> RunSpec:
-    spec = RunSpec(data={"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
-                   hidden=[LayerSpec(8, "tanh")], optimizer={"name": "sgd", "lr": 0.5},
-                   batch_size=None, epochs=120, seed=3)
-    return spec.replace(**changes)
-
-
-def _run_until_ended(at: AppTest) -> None:
-    end = time.monotonic() + TIMEOUT
-    while at.session_state["trainer"].progress().active:
-        assert time.monotonic() < end, "the run did not end in time"
-        time.sleep(0.05)
-    at.run()
-    assert not at.exception, at.exception
+    """This file's run: 120 full-batch epochs of a 2-8-1 tanh network, seed 3."""
+    return moons_spec(**{"hidden": [LayerSpec(8, "tanh")], "batch_size": None,
+                         "epochs": 120, "seed": 3, **changes})
 
 
 def _replay(at: AppTest) -> dict:
@@ -74,8 +61,7 @@ def _boundary_of(net, weights, boundary) -> np.ndarray:
 def test_the_replay_shows_each_kept_epoch_as_its_weights_draw_it():
     spec = _spec()
     at = training_page(spec)
-    at.button(key="training_start").click().run()
-    _run_until_ended(at)
+    start_and_wait(at)
     fig = _replay(at)
     net, weights, history, data = _oracle(spec)
 
@@ -115,10 +101,7 @@ def test_during_the_run_the_last_frame_is_now_and_agrees_with_the_progress_line(
     try:
         assert trainer.wait_for_progress(TIMEOUT)
         at.button(key="training_pause").click().run()
-        end = time.monotonic() + TIMEOUT
-        while not trainer.progress().held:
-            assert time.monotonic() < end, "the pause did not take hold"
-            time.sleep(0.02)
+        assert wait_until(lambda: trainer.progress().held), "the pause did not take hold"
         at.run()                                        # the page, the run standing still
         assert not at.exception
         p = trainer.progress()
@@ -137,12 +120,29 @@ def test_during_the_run_the_last_frame_is_now_and_agrees_with_the_progress_line(
         assert trainer.join(TIMEOUT)
 
 
+def test_the_boundary_comes_back_when_the_runs_data_is_chosen_again():
+    """Frames kept while another data set was chosen (no boundary to draw then) get their
+    boundary when the run's own data is the setup's again."""
+    spec = _spec(epochs=12)
+    at = training_page(spec)
+    start_and_wait(at)
+    assert any(t["type"] == "contour" for t in _replay(at)["data"])
+    at.session_state["spec"] = spec.replace(data={**spec.data, "noise": 0.3})
+    at.run()
+    assert not any(t["type"] == "contour" for t in _replay(at)["data"])
+    at.session_state["spec"] = spec
+    at.run()
+    assert not at.exception
+    fig = _replay(at)
+    assert any(t["type"] == "contour" for t in fig["data"])
+    assert all(frame["data"][0]["type"] == "contour" for frame in fig["frames"])
+
+
 def test_a_run_on_images_replays_its_curves_only():
     spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(16)], batch_size=64, epochs=3,
                    seed=0)
     at = training_page(spec)
-    at.button(key="training_start").click().run()
-    _run_until_ended(at)
+    start_and_wait(at)
     fig = _replay(at)
     assert [int(s["label"]) for s in fig["layout"]["sliders"][0]["steps"]] == [0, 1, 2, 3]
     assert all(t["type"] == "scatter" for t in fig["data"])      # no boundary
@@ -162,16 +162,22 @@ def test_the_replay_figure_on_its_own(kind):
     X = rng.normal(size=(50, 2)).astype(np.float32)
     k = 2 if kind == "binary" else 3
     y = rng.integers(0, k, 50)
-    net = Network([Dense(2, 4, "relu"), Dense(4, k, "softmax")], seed=0)
-    grid = ex.decision_grid(net, X, resolution=12)
+    nets = [Network([Dense(2, 4, "relu"), Dense(4, k, "softmax")], seed=seed)
+            for seed in (0, 1, 2)]                  # a different network in each frame
+    grids = [ex.decision_grid(net, X, resolution=12) for net in nets]
     frames = [{"epoch": e, "metrics": {"train_loss": 1.0 / (e + 1)}, "grid": grid,
-               "wrong": net.predict(X) != y} for e in (0, 5, 10)]
+               "wrong": net.predict(X) != y} for e, grid, net in zip((0, 5, 10), grids, nets)]
     fig = replay.replay_figure({"epoch": list(range(1, 11)),
                                 "train_loss": [1 / (e + 1) for e in range(1, 11)]},
                                frames, 10, points=(X, y)).to_dict()
     assert len(fig["frames"]) == 3
-    z = plotly_array(fig["frames"][1]["data"][0]["z"]).reshape(12, 12)
-    if kind == "binary":
-        np.testing.assert_array_equal(z, np.rint(grid["z"].astype(np.float64) * 255))
-    else:
-        np.testing.assert_array_equal(z, grid["z"])
+    for frame, grid, net in zip(fig["frames"], grids, nets):
+        z = plotly_array(frame["data"][0]["z"]).reshape(12, 12)
+        p = net.predict_proba(np.column_stack([a.ravel() for a in np.meshgrid(
+            plotly_array(frame["data"][0]["x"]), plotly_array(frame["data"][0]["y"]))]))
+        if kind == "binary":        # P(class 1) × 255 at the frame's own grid points
+            np.testing.assert_array_equal(z.ravel(), np.rint(p[:, 1].astype(np.float64) * 255))
+        else:                       # the class each grid point is given
+            np.testing.assert_array_equal(z.ravel(), p.argmax(axis=1))
+        np.testing.assert_array_equal(np.sort(plotly_array(frame["data"][1]["x"])),
+                                      np.sort(X[net.predict(X) != y, 0]))

@@ -6,17 +6,15 @@ sentence; a visitor whose tab has gone loses their place; the sidebar says "wait
 Each test gives the app a scheduler of its own (one slot), as ``NNCORE_SLOTS=1`` would.
 """
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from support.apptest import TIMEOUT, moons_spec, poll_until, training_page
+from support.apptest import TIMEOUT, app_page, moons_spec, poll_until, training_page
 
 from lab import presence, runs
 from nncore.jobs.scheduler import Scheduler
 from nncore.runs.spec import RunSpec
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -163,11 +161,8 @@ def test_the_sidebar_says_a_run_is_waiting(one_slot):
     first.button(key="training_start").click().run()
     second.button(key="training_start").click().run()
     waiting = second.session_state["trainer"]
-    frame = AppTest.from_file(str(ROOT / "app.py"), default_timeout=20)
-    for key in ("spec", "run_owner", "trainer"):
-        frame.session_state[key] = second.session_state[key]
-    frame.run()
-    assert not frame.exception
+    frame = app_page(second.session_state["spec"], run_owner=second.session_state["run_owner"],
+                     trainer=waiting)
     sidebar = "\n".join(m.value for m in frame.sidebar.markdown)
     assert "waiting for a free slot (1st in line of 1)" in sidebar
     first.button(key="training_stop").click().run()

@@ -149,12 +149,13 @@ def test_the_sidebar_knows_the_classes_before_anything_is_loaded():
 # ------------------------------------------------------------------ CSV
 @pytest.fixture
 def downloads(monkeypatch):
-    """What the page offers for download: (file name, data) of each download button."""
+    """What the page offers for download: (file name, data) of each download button (a
+    file written only when asked for is asked for here)."""
     offered = []
     original = st.download_button
 
     def spy(label, data, file_name=None, *args, **kwargs):
-        offered.append((file_name, data))
+        offered.append((file_name, data() if callable(data) else data))
         return original(label, data, file_name, *args, **kwargs)
     monkeypatch.setattr(st, "download_button", spy)
     return offered

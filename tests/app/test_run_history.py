@@ -266,13 +266,14 @@ def test_training_a_conv_model_further_is_sized_as_a_run_of_its_spec_would_be():
     from lab import runs
     from nncore.layers import Conv2D, Flatten, Reshape
     from nncore.runs.schema import LIMITS, RunTooLarge
-    from nncore.runs.work import work_per_sample
     model = Network([Reshape((1, 8, 8)), Conv2D(1, 64, 5, padding=2, activation="relu"),
                      Flatten(), Dense(64 * 64, 10, "softmax")], seed=0)
     spec = RunSpec(data={"name": "digits"}, hidden=[LayerSpec(16)], epochs=1)
     data = load_spec_data(spec)
-    per_sample = work_per_sample(model)
-    assert per_sample > 3 * model.n_parameters()      # the conv's 102,400 multiply-adds
+    # the conv's multiply-adds (64 filters · 5·5 weights × 8·8 pixels) and the dense
+    # layer's parameters: over three times all the network's parameters
+    per_sample = 64 * 5 * 5 * 8 * 8 + (64 * 64 * 10 + 10)
+    assert per_sample > 3 * model.n_parameters()
     epochs = int(LIMITS["max_work"] / (data.n_train * per_sample)) + 1
     assert epochs * data.n_train * model.n_parameters() < LIMITS["max_work"]
     with pytest.raises(RunTooLarge, match="per sample"):

@@ -16,12 +16,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from support.server import app_server
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+from support.server import CHROMIUM, CHROMIUM_ARGS, app_server
 
 
 def require_browser() -> None:

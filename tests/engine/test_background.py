@@ -28,8 +28,7 @@ from nncore.jobs.threads import BackgroundTask, BackgroundTrainer, SessionToken
 from nncore.jobs import processes as process_trainer
 from nncore.jobs import shared_data
 from nncore.jobs.processes import ProcessTrainer
-
-TIMEOUT = 20
+from support.jobs import TIMEOUT, wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -49,19 +48,6 @@ def _data(n=256, seed=0):
 def _net(seed=0, lr=0.1, loss="softmax_cross_entropy", out_act="softmax", width=16):
     return Network([Dense(4, width, "relu"), Dense(width, 2, out_act)], loss=loss,
                    optimizer={"name": "sgd", "lr": lr}, seed=seed)
-
-
-def wait_until(predicate, timeout=TIMEOUT):
-    """True as soon as ``predicate()`` is, False if it is not within ``timeout`` seconds.
-    It looks every 10 ms: a fast machine goes on at once, a loaded one gets all the time
-    it needs."""
-    end = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= end:
-            return False
-        time.sleep(0.01)
 
 
 def _weights(network):

@@ -65,12 +65,15 @@ def place(lines, *, top, left, size, aspect=0.75, angle=0.0, jitter=0.0, rng=Non
     return out
 
 
-def draw_with_mouse(page, box, lines, steps=12) -> None:
+def draw_with_mouse(page, box, lines, steps=12, pause_ms=0) -> None:
     """Draw polylines already placed in pixels (``place``) with a Playwright page's mouse,
-    one stroke each, inside the element whose bounding ``box`` is given."""
+    one stroke each, inside the element whose bounding ``box`` is given (``pause_ms``: a
+    hand's pause between reaching a stroke's start and pressing)."""
     for line in lines:
         (r0, c0), rest = line[0], line[1:]
         page.mouse.move(box["x"] + c0, box["y"] + r0)
+        if pause_ms:
+            page.wait_for_timeout(pause_ms)
         page.mouse.down()
         for r, c in rest:
             page.mouse.move(box["x"] + c, box["y"] + r, steps=steps)

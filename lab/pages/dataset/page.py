@@ -20,7 +20,6 @@ from lab.uploads import UPLOAD_LIMITS, parse_upload, safe_name
 from nncore.data import DATASETS, DataUnavailable
 from nncore.data import points as drawn
 from nncore.data.mnist import IDX_FILES, KINDS as MNIST_KINDS
-from nncore.runs.schema import SpecError
 
 DRAW = "data_draw"               # which random sample of images the grid shows
 SAMPLE_COUNT = 24
@@ -47,10 +46,7 @@ def _set_data(data: dict) -> None:
     spec = state.get_spec()
     if spec.data == data:
         return
-    try:
-        state.set_spec(spec.replace(data=data))
-    except SpecError as e:
-        notice("error", str(e))
+    state.set_spec(spec.replace(data=data))     # refused: the callback says why
 
 
 def _own_points(name: str) -> dict:

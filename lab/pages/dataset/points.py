@@ -152,7 +152,7 @@ def editor(locked: bool = False) -> None:
         b[1].button("Clear", icon=":material/delete_sweep:", key="points_clear", on_click=clear,
                     disabled=locked or not len(y))
         _counts(y)
-        st.download_button("Download as CSV", drawn.to_csv(X, y), file_name="points.csv",
+        st.download_button("Download as CSV", lambda: drawn.to_csv(X, y), file_name="points.csv",
                            mime="text/csv", icon=":material/download:", key="points_download",
                            on_click="ignore", disabled=not len(y))
         if not locked:

@@ -12,7 +12,6 @@ from lab import datasets, runs, state
 from lab.models import model_fits
 from lab.page import callback, notice
 from nncore.data import DataUnavailable
-from nncore.runs.schema import SpecError
 
 CONTINUE = "training_continue"      # toggle: train the current model further
 # A button the setup's problem keeps from working is disabled with this help; the problem
@@ -54,11 +53,8 @@ def _on_stop():
 def on_use_rate(rate: float):
     """Make ``rate`` the learning rate of the setup (the diverged run's suggestion)."""
     spec = state.get_spec()
-    try:
-        state.set_spec(spec.replace(optimizer={**spec.optimizer, "lr": float(rate)}))
-        notice("success", f"The learning rate is now {rate:g}. Press Start to train again.")
-    except SpecError as exc:
-        notice("error", str(exc))
+    state.set_spec(spec.replace(optimizer={**spec.optimizer, "lr": float(rate)}))
+    notice("success", f"The learning rate is now {rate:g}. Press Start to train again.")
 
 
 def buttons(dataset, progress) -> None:

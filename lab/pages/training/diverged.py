@@ -18,7 +18,7 @@ from lab.page import callback, notice, show_error
 from lab.pages.training.controls import on_use_rate
 from nncore.data import DataUnavailable
 from nncore.runs.run import build_for
-from nncore.runs.schema import SpecError
+from nncore.runs.schema import SpecError, default_lr
 from nncore.runs.spec import RunSpec
 from nncore.stepping import diagnose_run
 
@@ -36,7 +36,7 @@ def outcome(trainer, p) -> None:
         held = st.session_state[DIAGNOSIS] = (trainer, _replay(trainer))
     d = held[1]
     spec = RunSpec.from_dict(trainer.meta["spec"])
-    lr = float(spec.optimizer.get("lr", getattr(d, "lr", 0.0))) / 10
+    lr = float(spec.optimizer.get("lr", default_lr(spec.optimizer["name"]))) / 10
     with st.container(border=True, key="training_diverged"):
         st.markdown("**Why the run diverged**")
         if isinstance(d, str):

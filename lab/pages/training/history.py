@@ -161,11 +161,7 @@ def _use_settings(number: int) -> None:
     record = runs.history().get(number)
     if record is None:
         return
-    try:
-        state.set_spec(RunSpec.from_dict(record.spec))
-    except SpecError as exc:        # an assignment link fixed a setting this would change
-        notice("error", str(exc))
-        return
+    state.set_spec(RunSpec.from_dict(record.spec))    # a locked setting: @callback says why
     notice("success", f"The setup is now {record.name}'s: press Start to train it anew.")
 
 
@@ -193,11 +189,7 @@ def _twin(number: int) -> None:
         notice("error", str(exc))
         return
     changed = [row["setting"] for row in differing_settings([record, _SpecNotYetRun(spec)])]
-    try:
-        state.set_spec(spec)
-    except SpecError as exc:        # an assignment link fixed a setting this would change
-        notice("error", str(exc))
-        return
+    state.set_spec(spec)            # a locked setting: @callback says why
     reason = runs.start(spec, dataset, initial_weights=record.initial_weights,
                         purpose="twin")
     if reason:

@@ -109,7 +109,7 @@ def _charts(trainer, p, dataset) -> None:
     replayed = points is not None and all(s.weights is not None for s in shots)
     frames = _frames(trainer, p, shots, points if replayed else None)
     newest = frames[-1]["step"] if replayed else frames[-1]["epoch"]
-    signature = (trainer, len(shots), newest, p.epoch, p.state)
+    signature = (trainer, len(shots), newest, p.epoch, p.state, replayed)
     fig = cached("replay_fig", signature, lambda: replay.replay_figure(
         p.history, frames, p.epochs, points=points if replayed else None,
         class_names=list(dataset.class_names)))
@@ -149,14 +149,12 @@ def _frames(trainer, p, shots, points) -> list[dict]:
         held = st.session_state[FRAMES] = (trainer, {})
     made, frames, net = held[1], [], None
     for s in shots:
-        frame = made.get((s.epoch, s.step))
-        if frame is None:
-            frame = {"epoch": s.epoch, "step": s.step, "metrics": s.metrics}
-            if points is not None:
-                net = net or trainer.network.copy()
-                net.set_weights(s.weights)
-                frame.update(_map(net, points))
-            made[(s.epoch, s.step)] = frame
+        frame = made.setdefault((s.epoch, s.step),
+                                {"epoch": s.epoch, "step": s.step, "metrics": s.metrics})
+        if points is not None and "grid" not in frame:   # drawn once, when first asked
+            net = net or trainer.network.copy()
+            net.set_weights(s.weights)
+            frame.update(_map(net, points))
         frames.append(frame)
     # the run now, when it is ahead of its last snapshot: its weights (a boundary moves
     # with every batch), else its epochs (curves and figures move once an epoch)

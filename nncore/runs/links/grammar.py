@@ -32,7 +32,8 @@ SPEC_KEYS = {  # the top-level keys, besides data parameters and optimizer/sched
     "shuf", "seed",
 }
 POINTS_KEYS = {"pts", "npts"}   # your own points: their text, or how many did not travel
-ASSIGNMENT_KEYS = {"lock", "hide", "ask"}   # an assignment's locks and question (assignment.py)
+# an assignment's locks and question, which lab/links/assignment.py reads
+ASSIGNMENT_KEYS = {"lock", "hide", "ask"}
 ALL_KEYS = (SPEC_KEYS | POINTS_KEYS | ASSIGNMENT_KEYS | set(DATA_KEYS.values())
             | set(OPTIMIZER_KEYS.values()) | set(SCHEDULE_KEYS.values()))
 IGNORED_KEYS = {"embed", "embed_options"}   # Streamlit's own

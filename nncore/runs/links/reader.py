@@ -44,7 +44,7 @@ class _Reader:
             if isinstance(value, (list, tuple)):        # a repeated key: the last one wins
                 value = value[-1] if value else ""
             key, value = str(key), str(value)
-            if key in IGNORED_KEYS or key in ASSIGNMENT_KEYS:   # (the assignment's: assignment.py)
+            if key in IGNORED_KEYS or key in ASSIGNMENT_KEYS:   # (lab/links reads those)
                 continue
             if key not in ALL_KEYS:
                 self.notes.append(f"The link parameter {_shown(key)} is not one this app "
